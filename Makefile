@@ -1,0 +1,55 @@
+# The habits of this project: demo, test, lint, typecheck, synth, bench.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUTDIR ?= cdk.out
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export ORT_DISABLE_TELEMETRY := 1
+export YOLO_OFFLINE := 1
+export YOLO_AUTOINSTALL := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install demo test lint typecheck pytest synth bench lock clean
+
+# Creates .venv if missing and installs the locked dependency set (torch/torchvision pinned together).
+$(STAMP): pyproject.toml requirements.lock constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) -m authentic.cli demo
+
+test: install lint typecheck pytest
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: install
+	$(PY) -m mypy src lambdas stacks containers bench app.py
+
+pytest: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+synth: install
+	$(PY) app.py --outdir $(OUTDIR)
+	$(PY) -m cfnlint $(OUTDIR)/*.template.json
+
+bench: install
+	$(PY) -m bench
+
+# Re-resolve the lock file from pyproject.toml (run after changing a pin).
+lock:
+	rm -rf .lockvenv && python3 -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet -c constraints.txt -e '.[training,inference,cdk,local,dev]'
+	.lockvenv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(OUTDIR) .build .pytest_cache .mypy_cache .ruff_cache
