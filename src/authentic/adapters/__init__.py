@@ -1,0 +1,1 @@
+"""Adapters: every boto3 call for one service sits in one module here."""

@@ -1,0 +1,117 @@
+"""S3: the only module that talks to S3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from authentic.aws import client
+
+_MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    bucket: str
+    key: str
+    size: int
+    version_id: str | None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    info: ObjectInfo
+    body: bytes
+
+
+class ObjectMissing(LookupError):
+    """The object (or that version of it) does not exist."""
+
+
+class ObjectStore:
+    def __init__(self, s3: Any | None = None) -> None:
+        self._s3 = s3 if s3 is not None else client("s3")
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        try:
+            out = self._s3.head_object(**kwargs)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                raise ObjectMissing(f"s3://{bucket}/{key}") from exc
+            raise
+        return ObjectInfo(bucket, key, int(out["ContentLength"]), out.get("VersionId"), out.get("ContentType"))
+
+    def get(
+        self, bucket: str, key: str, version_id: str | None = None, *, byte_range: str | None = None
+    ) -> StoredObject:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        if byte_range:
+            kwargs["Range"] = byte_range
+        try:
+            out = self._s3.get_object(**kwargs)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                raise ObjectMissing(f"s3://{bucket}/{key}") from exc
+            raise
+        body: bytes = out["Body"].read()
+        info = ObjectInfo(bucket, key, int(out["ContentLength"]), out.get("VersionId"), out.get("ContentType"))
+        return StoredObject(info, body)
+
+    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> ObjectInfo:
+        out = self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        return ObjectInfo(bucket, key, len(body), out.get("VersionId"), content_type)
+
+    def copy(
+        self, source_bucket: str, source_key: str, bucket: str, key: str, *, source_version: str | None = None
+    ) -> ObjectInfo:
+        source: dict[str, str] = {"Bucket": source_bucket, "Key": source_key}
+        if source_version:
+            source["VersionId"] = source_version
+        out = self._s3.copy_object(CopySource=source, Bucket=bucket, Key=key)
+        return ObjectInfo(bucket, key, -1, out.get("VersionId"))
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._s3.delete_object(Bucket=bucket, Key=key)
+
+    def list_keys(self, bucket: str, prefix: str) -> list[ObjectInfo]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        found: list[ObjectInfo] = []
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            found.extend(ObjectInfo(bucket, o["Key"], int(o["Size"]), None) for o in page.get("Contents", []))
+        return found
+
+    def presigned_post(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        expires_in: int,
+    ) -> dict[str, Any]:
+        """A POST form that can upload exactly this key, with this content type, up to `max_bytes`."""
+        form: dict[str, Any] = self._s3.generate_presigned_post(
+            Bucket=bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"bucket": bucket},
+                ["eq", "$key", key],
+                {"Content-Type": content_type},
+                ["content-length-range", 1, max_bytes],
+            ],
+            ExpiresIn=expires_in,
+        )
+        return form
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

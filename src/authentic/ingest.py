@@ -1,0 +1,258 @@
+"""Ingest: an uploaded photo and its annotation become a clean, upright, metadata-free training example,
+or a rejected record with a reason. The raw upload is never changed.
+
+Whichever half of a pair arrives second triggers processing. Processing is idempotent: outputs go to
+deterministic keys and the outcome is committed together with the brand's counters in one conditional
+transaction, so a duplicate or racing event never counts twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from authentic import layout
+from authentic.adapters.dataset_records import CategoryConflict, Contribution, DatasetRecords, Outcome
+from authentic.adapters.s3 import ObjectMissing, ObjectStore
+from authentic.annotations import check_annotation, parse_seed
+from authentic.errors import InvalidInput, RejectedFile
+from authentic.images import normalise_image
+from authentic.model import Annotation, Category, Problem
+from authentic.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ObjectCreated:
+    """One S3 object-created notification, as much of it as ingest needs."""
+
+    bucket: str
+    key: str
+    size: int
+    version_id: str | None
+    sequencer: str
+
+
+@dataclass(frozen=True)
+class Ingest:
+    store: ObjectStore
+    records: DatasetRecords
+    settings: Settings
+
+    def object_created(self, event: ObjectCreated) -> str:
+        """Handle one notification; returns what happened ("pending", "accepted", "rejected", ...)."""
+        if event.bucket != self.settings.uploads_bucket:
+            log.warning("ignoring a notification for bucket %s", event.bucket)
+            return "ignored"
+        try:
+            upload = layout.parse_upload_key(event.key)
+        except InvalidInput as exc:
+            self.records.record_unscoped(event.key, exc.message)
+            log.warning("rejected an object outside any brand's upload prefix", extra={"key": event.key})
+            return "unscoped"
+        item = self.records.record_arrival(
+            upload.brand_id,
+            upload.pair_id,
+            upload.kind,
+            version_id=event.version_id,
+            size=event.size,
+            sequencer=event.sequencer,
+        )
+        if "image_version" not in item or "annotation_version" not in item:
+            return "pending"
+        return self.process_pair(upload.brand_id, upload.pair_id, item)
+
+    def process_pair(self, brand_id: str, pair_id: str, item: dict[str, Any]) -> str:
+        fingerprint = f"{item['image_version']}|{item['annotation_version']}"
+        if item.get("fingerprint") == fingerprint:
+            return "duplicate"
+        outcome = self._evaluate(brand_id, pair_id, item, fingerprint)
+        try:
+            committed = self.records.commit_outcome(brand_id, pair_id, item, outcome)
+        except CategoryConflict as exc:
+            self._withdraw({"details": outcome.details})
+            outcome = _rejected(fingerprint, str(exc), source=outcome.details.get("source_file", pair_id))
+            committed = self.records.commit_outcome(brand_id, pair_id, item, outcome)
+        if not committed:
+            return "duplicate"
+        if outcome.status == "rejected" and item.get("status") == "accepted":
+            self._withdraw(item)
+        log.info(
+            "pair processed",
+            extra={
+                "brand_id": brand_id,
+                "pair_id": pair_id,
+                "status": outcome.status,
+                "reason": outcome.reason,
+            },
+        )
+        return outcome.status
+
+    # -- evaluation -----------------------------------------------------------------------------------------
+    def _evaluate(self, brand_id: str, pair_id: str, item: dict[str, Any], fingerprint: str) -> Outcome:
+        keys = layout.UploadKey(brand_id, pair_id, "image")
+        source = f"upload {pair_id}"
+        try:
+            annotation_bytes = self._fetch(keys.annotation_key, item, "annotation", self.settings.max_annotation_bytes)
+            annotation = parse_seed(annotation_bytes, source=source)
+            source = annotation.file or source
+            image_bytes = self._fetch(keys.image_key, item, "image", self.settings.max_image_bytes)
+            image = normalise_image(
+                image_bytes, max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_pixels
+            )
+            categories = self._categories(brand_id, annotation, source)
+            annotation = Annotation(annotation.file, annotation.size, annotation.boxes, categories)
+            checked = check_annotation(
+                annotation, stored=image.stored_size, orientation=image.orientation, source=source
+            )
+        except RejectedFile as exc:
+            return _rejected(fingerprint, exc.message, source=source, problems=exc.details)
+        canonical = Annotation(
+            file=f"{pair_id}.{image.extension}",
+            size=image.size,
+            boxes=checked.annotation.boxes,
+            categories=categories,
+        )
+        image_key = layout.dataset_image_key(brand_id, pair_id, image.extension)
+        annotation_key = layout.dataset_annotation_key(brand_id, pair_id)
+        stored_image = self.store.put(
+            self.settings.dataset_bucket, image_key, image.data, content_type=image.content_type
+        )
+        document = canonical.to_seed_json() | {
+            "source": {
+                "file": annotation.file,
+                "image_version": item["image_version"],
+                "annotation_version": item["annotation_version"],
+                "orientation": image.orientation,
+                "lossless": image.lossless,
+            },
+            "sha256": image.sha256,
+        }
+        stored_annotation = self.store.put(
+            self.settings.dataset_bucket,
+            annotation_key,
+            json.dumps(document, sort_keys=True).encode(),
+            content_type="application/json",
+        )
+        boxes_per_class = Counter(b.class_id for b in canonical.boxes)
+        return Outcome(
+            status="accepted",
+            fingerprint=fingerprint,
+            problems=tuple(p.to_json() for p in checked.problems),
+            contribution=Contribution(
+                images=1,
+                class_images={cid: 1 for cid in boxes_per_class},
+                class_boxes=dict(boxes_per_class),
+            ),
+            categories={c.class_id: c.name for c in categories},
+            details={
+                "source_file": source,
+                "image_key": image_key,
+                "image_version": stored_image.version_id or "null",
+                "annotation_key": annotation_key,
+                "annotation_version": stored_annotation.version_id or "null",
+                "sha256": image.sha256,
+                "width": image.size.width,
+                "height": image.size.height,
+                "orientation": image.orientation,
+                "boxes": len(canonical.boxes),
+            },
+        )
+
+    def _fetch(self, key: str, item: dict[str, Any], kind: str, limit: int) -> bytes:
+        size = int(item.get(f"{kind}_size", 0))
+        if size > limit:
+            raise RejectedFile(f"the {kind} is {_mb(size)}; the limit is {_mb(limit)}")
+        if size == 0:
+            raise RejectedFile(f"the {kind} file is empty")
+        version = item.get(f"{kind}_version")
+        try:
+            return self.store.get(
+                self.settings.uploads_bucket, key, None if version in (None, "null") else version
+            ).body
+        except ObjectMissing as exc:
+            raise RejectedFile(f"the {kind} upload is no longer in the uploads bucket") from exc
+
+    def _categories(self, brand_id: str, annotation: Annotation, source: str) -> tuple[Category, ...]:
+        if annotation.categories:
+            return annotation.categories
+        known = self.records.categories(brand_id)
+        if not known:
+            raise RejectedFile(
+                f"{source}: the annotation has no 'categories' and the brand has no known classes yet; "
+                "name the classes in the first uploads"
+            )
+        return tuple(Category(cid, name) for cid, name in sorted(known.items()))
+
+    def _withdraw(self, item: dict[str, Any]) -> None:
+        """A pair that was accepted before and is rejected now leaves the dataset (the bucket keeps history)."""
+        details = item.get("details") or {}
+        for key in (details.get("image_key"), details.get("annotation_key")):
+            if key:
+                self.store.delete(self.settings.dataset_bucket, key)
+
+    # -- reporting ------------------------------------------------------------------------------------------
+    def summary(self, brand_id: str, *, now: float | None = None, limit: int = 200) -> dict[str, Any]:
+        """The brand's ingest results: counts per class, and every rejected, pending or stale pair."""
+        layout.check_brand_id(brand_id)
+        now = time.time() if now is None else now
+        dataset = self.records.dataset(brand_id)
+        pairs = self.records.pairs(brand_id)
+        names = {int(k[4:]): v for k, v in dataset.items() if k.startswith("cat_")}
+        groups: dict[str, list[dict[str, Any]]] = {"accepted": [], "rejected": [], "pending": [], "stale": []}
+        for pair in pairs:
+            status = str(pair.get("status", "pending"))
+            if status == "pending":
+                arrived = max(float(pair.get("image_arrived_at", 0)), float(pair.get("annotation_arrived_at", 0)))
+                status = "stale" if now - arrived > self.settings.pair_stale_seconds else "pending"
+            groups.setdefault(status, []).append(_pair_report(pair, status))
+        return {
+            "brand_id": brand_id,
+            "images": int(dataset.get("images", 0)),
+            "classes": [
+                {
+                    "class_id": cid,
+                    "name": name,
+                    "images": int(dataset.get(f"img_c{cid}", 0)),
+                    "boxes": int(dataset.get(f"box_c{cid}", 0)),
+                }
+                for cid, name in sorted(names.items())
+            ],
+            "counts": {status: len(items) for status, items in groups.items()},
+            **{status: items[:limit] for status, items in groups.items() if status != "accepted"},
+            "accepted_with_problems": [p for p in groups["accepted"] if p.get("problems")][:limit],
+        }
+
+
+def _pair_report(pair: dict[str, Any], status: str) -> dict[str, Any]:
+    report: dict[str, Any] = {"pair_id": pair.get("pair_id"), "status": status}
+    details = pair.get("details") or {}
+    if details.get("source_file"):
+        report["file"] = details["source_file"]
+    if pair.get("reason"):
+        report["reason"] = pair["reason"]
+    if pair.get("problems"):
+        report["problems"] = pair["problems"]
+    if status in ("pending", "stale"):
+        report["missing"] = "annotation" if "annotation_version" not in pair else "image"
+    return report
+
+
+def _rejected(fingerprint: str, reason: str, *, source: str, problems: Any = None) -> Outcome:
+    listed = tuple(p.to_json() if isinstance(p, Problem) else dict(p) for p in problems or ())
+    return Outcome(
+        status="rejected",
+        fingerprint=fingerprint,
+        reason=reason,
+        problems=listed or ({"file": source, "box": None, "reason": reason},),
+        details={"source_file": source},
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"

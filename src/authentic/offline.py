@@ -1,0 +1,49 @@
+"""Make `ultralytics` and `onnxruntime` fully offline before they are imported.
+
+ultralytics fetches a font on every train/val unless `Arial.ttf` sits in its config dir, checks the network
+at import, sends telemetry, and pip-installs missing packages at run time. onnxruntime sends telemetry on
+Linux. Call `prepare_offline()` before importing either.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+_FONT_NAMES = ("Arial.ttf", "Arial.Unicode.ttf")
+
+
+def prepare_offline(config_dir: Path | None = None) -> Path:
+    """Set the offline environment and a writable ultralytics config dir holding its fonts; returns the dir."""
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "0"
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if config_dir is None:
+        existing = os.environ.get("YOLO_CONFIG_DIR")
+        config_dir = Path(existing) if existing else Path(tempfile.gettempdir()) / "authentic-yolo-config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
+    _install_fonts(config_dir)
+    _quiet_settings()
+    return config_dir
+
+
+def _install_fonts(config_dir: Path) -> None:
+    import matplotlib  # noqa: PLC0415 - only when preparing ultralytics
+
+    source = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for name in _FONT_NAMES:
+        target = config_dir / name
+        if not target.exists():
+            shutil.copyfile(source, target)
+
+
+def _quiet_settings() -> None:
+    try:
+        from ultralytics.utils import SETTINGS  # noqa: PLC0415
+    except ImportError:  # the inference image has no ultralytics
+        return
+    SETTINGS.update({"sync": False, "hub": False})  # type: ignore[no-untyped-call]

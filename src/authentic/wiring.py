@@ -1,0 +1,103 @@
+"""Route and event wiring, declared once.
+
+The CDK stacks build API Gateway methods, SQS/EventBridge triggers and Lambda functions from these tables,
+and the local runtime serves the same routes and delivers the same events to the same handlers. A test
+checks that neither side has a route or event the other lacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Auth(Enum):
+    IAM = "iam"  # SigV4: the brand web server
+    PUBLIC = "public"  # shoppers, throttled
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function: one trigger, one handler."""
+
+    name: str
+    handler: str  # module.attribute inside the Lambda asset
+    description: str
+    timeout_seconds: int = 30
+    memory_mb: int = 512
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, {param} for path parameters
+    function: str
+    auth: Auth = Auth.IAM
+
+
+class EventSource(Enum):
+    UPLOADS_CREATED = "uploads-object-created"  # S3 ObjectCreated on the uploads bucket → SQS → Lambda
+    TRAINING_STATE = "sagemaker-training-state-change"  # EventBridge → Lambda
+
+
+@dataclass(frozen=True)
+class Event:
+    source: EventSource
+    function: str
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function("uploads", "lambdas.uploads.handler", "Hands out presigned POST forms for annotated photos"),
+    Function(
+        "ingest",
+        "lambdas.ingest.handler",
+        "Normalises uploaded photos and annotations into the brand's dataset",
+        timeout_seconds=120,
+        memory_mb=2048,
+    ),
+    Function(
+        "training",
+        "lambdas.training.handler",
+        "Checks and freezes a brand's dataset, starts training, manages model versions and policy",
+        timeout_seconds=300,
+        memory_mb=1024,
+    ),
+    Function(
+        "promotion",
+        "lambdas.promotion.handler",
+        "Gates and promotes finished training jobs onto the live multi-model prefix",
+        timeout_seconds=120,
+        memory_mb=512,
+    ),
+    Function(
+        "verify",
+        "lambdas.verify.handler",
+        "Answers a shopper's photo with a verdict",
+        timeout_seconds=29,
+        memory_mb=1536,
+    ),
+)
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/brands/{brandId}/uploads", "uploads"),
+    Route("GET", "/brands/{brandId}/uploads", "uploads"),
+    Route("POST", "/brands/{brandId}/training-jobs", "training"),
+    Route("GET", "/brands/{brandId}/training-jobs/{jobId}", "training"),
+    Route("GET", "/brands/{brandId}/models", "training"),
+    Route("POST", "/brands/{brandId}/models/{version}/promote", "training"),
+    Route("GET", "/brands/{brandId}/policy", "training"),
+    Route("PUT", "/brands/{brandId}/policy", "training"),
+    Route("POST", "/verify", "verify", Auth.PUBLIC),
+)
+
+EVENTS: tuple[Event, ...] = (
+    Event(EventSource.UPLOADS_CREATED, "ingest"),
+    Event(EventSource.TRAINING_STATE, "promotion"),
+)
+
+
+def function(name: str) -> Function:
+    for candidate in FUNCTIONS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no function named {name!r} in the wiring")
