@@ -65,6 +65,22 @@ class ObjectStore:
         info = ObjectInfo(bucket, key, int(out["ContentLength"]), out.get("VersionId"), out.get("ContentType"))
         return StoredObject(info, body)
 
+    def stream(self, bucket: str, key: str) -> Any:
+        """A file-like reader over the object's body, for reading only as much as needed."""
+        try:
+            return self._s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                raise ObjectMissing(f"s3://{bucket}/{key}") from exc
+            raise
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self.head(bucket, key)
+        except ObjectMissing:
+            return False
+        return True
+
     def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> ObjectInfo:
         out = self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
         return ObjectInfo(bucket, key, len(body), out.get("VersionId"), content_type)
