@@ -33,6 +33,7 @@ Format decisions:
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET  # the user's own files, read locally; expat >= 2.4.1 caps entity expansion
 from collections.abc import Callable, Iterable, Sequence
@@ -296,6 +297,8 @@ def _names_from_pairs(pairs: list[tuple[str, str]]) -> list[str]:
     for key, value in pairs:
         if not key.strip().isdecimal():
             raise ValueError(f"'names' keys must be class ids, got {key.strip()!r}")
+        if int(key) in by_id:
+            raise ValueError(f"'names' lists class id {int(key)} twice")
         by_id[int(key)] = _unquote(value)
     if sorted(by_id) != list(range(len(by_id))):
         raise ValueError(f"'names' class ids must be 0..{len(by_id) - 1}, got {sorted(by_id)}")
@@ -573,6 +576,9 @@ def _yolo_line(fields: list[str], upright: ImageSize) -> Box:
         values = [float(value) for value in fields[1:]]
     except ValueError as exc:
         raise FieldError(f"not a number: {exc}") from exc
+    for text, value in zip(fields[1:], values, strict=True):
+        if not math.isfinite(value):
+            raise FieldError(f"{text!r} is not a finite number")
     if not class_value.is_integer() or class_value < 0:
         raise FieldError(f"class id {fields[0]!r} is not a non-negative integer")
     if len(values) == 4:
@@ -728,19 +734,24 @@ def _load_voc(root: Path) -> _Loaded:
 # SageMaker Ground Truth
 
 
+def _metadata(line: dict[str, Any], attribute: str) -> dict[str, Any]:
+    metadata = line.get(f"{attribute}-metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def _label_attribute(line: dict[str, Any]) -> str:
     """The bounding-box label attribute: the one holding `annotations`; with several, the one whose
     metadata says object detection."""
     found = [key for key, value in line.items() if isinstance(value, dict) and "annotations" in value]
-    if len(found) > 1:
-        found = [
-            key for key in found if str(line.get(f"{key}-metadata", {}).get("type", "")).endswith("object-detection")
-        ]
     if not found:
         raise FieldError("no bounding-box label attribute (an object with 'image_size' and 'annotations')")
-    if len(found) > 1:
-        raise FieldError(f"several bounding-box label attributes: {', '.join(found)}")
-    return found[0]
+    detection = [key for key in found if _metadata(line, key).get("type") == "groundtruth/object-detection"]
+    if len(found) > 1 and len(detection) != 1:
+        raise FieldError(
+            f"several label attributes hold 'annotations' ({', '.join(found)}) and not exactly one has "
+            "'groundtruth/object-detection' as the type in its -metadata"
+        )
+    return detection[0] if len(found) > 1 else found[0]
 
 
 def _groundtruth_line(text: str, source: str) -> tuple[str, ParsedAnnotation]:
@@ -756,8 +767,7 @@ def _groundtruth_line(text: str, source: str) -> tuple[str, ParsedAnnotation]:
         raise FieldError("missing 'source-ref' (the image's S3 URI)")
     attribute = _label_attribute(line)
     label = line[attribute]
-    metadata = line.get(f"{attribute}-metadata")
-    class_map = metadata.get("class-map") if isinstance(metadata, dict) else None
+    class_map = _metadata(line, attribute).get("class-map")
     doc = {
         "file": ref.rsplit("/", 1)[-1],
         "image_size": label.get("image_size"),
