@@ -267,13 +267,23 @@ def read_categories(doc: Mapping[str, Any]) -> tuple[Category, ...]:
     return found
 
 
+def _rejected_all(source: str, problems: Sequence[Problem]) -> RejectedFile:
+    reasons = "; ".join(f"box {p.box_index}: {p.reason}" for p in problems[:_MAX_REASONS_IN_MESSAGE])
+    more = len(problems) - _MAX_REASONS_IN_MESSAGE
+    if more > 0:
+        reasons += f"; and {more} more"
+    return RejectedFile(f"{source}: no valid box left ({reasons})", details=[problem.to_json() for problem in problems])
+
+
 # --------------------------------------------------------------------------------------------------------
 # Parsing the seed JSON
 
 
 def parse_seed(data: bytes, *, source: str) -> ParsedAnnotation:
     """Read an uploaded annotation JSON. Raises `RejectedFile` (its message starts with `source`) for what
-    rejects the whole file; boxes that cannot be read are left out and listed in `problems`."""
+    rejects the whole file; boxes that cannot be read are left out and listed in `problems`, which
+    `check_annotation` reports with its own. Pass the result on as it is (or through `dataclasses.replace`,
+    which keeps `problems`): rebuilding a plain `Annotation` from it loses them."""
     if len(data) > MAX_SEED_BYTES:
         raise RejectedFile(f"{source}: is {len(data)} bytes; an annotation file may be at most {MAX_SEED_BYTES}")
     try:
@@ -317,6 +327,8 @@ def annotation_from_json(doc: Any, *, source: str) -> ParsedAnnotation:
             indices.append(index)
         except FieldError as exc:
             problems.append(Problem(source, str(exc), index))
+    if problems and not boxes:  # fail safe even for a caller that drops `problems`: never "a photo of nothing"
+        raise _rejected_all(source, problems)
     return ParsedAnnotation(
         file=file or "",
         size=size,
@@ -382,14 +394,6 @@ def check_box(box: Box, frame: ImageSize, known: frozenset[int] | None) -> Box:
     if right - left < MIN_SIDE_PX or bottom - top < MIN_SIDE_PX:
         raise FieldError(f"is thinner than {MIN_SIDE_PX:g} px inside {where}")
     return Box(box.class_id, left, top, right - left, bottom - top)
-
-
-def _rejected_all(source: str, problems: Sequence[Problem]) -> RejectedFile:
-    reasons = "; ".join(f"box {p.box_index}: {p.reason}" for p in problems[:_MAX_REASONS_IN_MESSAGE])
-    more = len(problems) - _MAX_REASONS_IN_MESSAGE
-    if more > 0:
-        reasons += f"; and {more} more"
-    return RejectedFile(f"{source}: no valid box left ({reasons})", details=[problem.to_json() for problem in problems])
 
 
 def check_annotation(annotation: Annotation, *, stored: ImageSize, orientation: int, source: str) -> CheckedAnnotation:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from authentic.model import Annotation, Box, Category, ImageSize, Problem
 from authentic.orientation import to_upright
 
 SOURCE = "brand/p1/annotation.json"
+GOOD = b'{"class_id": 0, "left": 1, "top": 2, "width": 3, "height": 4}'
 PORTRAIT = ImageSize(378, 504)  # upright size of the photos below
 LANDSCAPE = ImageSize(504, 378)  # stored size of an orientation 5-8 photo that is upright PORTRAIT
 
@@ -250,13 +252,22 @@ def test_a_box_with_a_missing_or_wrong_typed_field_is_dropped_and_named(box: Any
     [(b"NaN", "NaN"), (b"Infinity", "Infinity"), (b"-Infinity", "-Infinity"), (b"1e999", "Infinity")],
 )
 def test_nan_and_infinity_are_refused(literal: bytes, spelled: str) -> None:
-    data = b'{"annotations": [{"class_id": 0, "left": ' + literal + b', "top": 0, "width": 5, "height": 5}]}'
+    data = (
+        b'{"annotations": [{"class_id": 0, "left": '
+        + literal
+        + b', "top": 0, "width": 5, "height": 5}, '
+        + GOOD
+        + b"]}"
+    )
     annotation = parse_seed(data, source=SOURCE)
     assert annotation.problems == (Problem(SOURCE, f"'left' must be a finite number, got {spelled}", 0),)
 
 
 def test_a_huge_integer_is_refused_not_crashed_on() -> None:
-    data = b'{"annotations": [{"class_id": 0, "left": 1' + b"0" * 400 + b', "top": 0, "width": 5, "height": 5}]}'
+    huge = b"1" + b"0" * 400
+    data = (
+        b'{"annotations": [{"class_id": 0, "left": ' + huge + b', "top": 0, "width": 5, "height": 5}, ' + GOOD + b"]}"
+    )
     (problem,) = parse_seed(data, source=SOURCE).problems
     assert problem.reason == "'left' must be a finite number, got one too large"
 
@@ -438,10 +449,24 @@ def test_a_file_whose_boxes_are_all_bad_is_rejected_with_every_reason() -> None:
     assert [d["box"] for d in error.details] == [0, 1, 2, 3]
 
 
-def test_a_file_whose_only_box_is_unreadable_is_rejected() -> None:
-    annotation = parse_seed(raw(seed(annotations=[{"class_id": 0}])), source=SOURCE)
-    error = check_rejected(annotation)
-    assert "no valid box left (box 0: missing 'left', 'top', 'width', 'height')" in error.message
+def test_a_file_whose_boxes_are_all_unreadable_is_rejected_by_the_parser() -> None:
+    # Even a caller that rebuilt a plain Annotation (losing `problems`) cannot take it for a photo of nothing.
+    message = rejected(raw(seed(annotations=[{"class_id": 0}, {"class_id": 0, "left": 1}])))
+    assert message == (
+        f"{SOURCE}: no valid box left (box 0: missing 'left', 'top', 'width', 'height'; "
+        "box 1: missing 'top', 'width', 'height')"
+    )
+
+
+def test_parse_problems_survive_dataclasses_replace() -> None:
+    bad = {"class_id": 0, "left": "1", "top": 1, "width": 5, "height": 5}
+    annotation = parse_seed(
+        raw(seed(annotations=[bad, {"class_id": 0, "left": 1, "top": 1, "width": 5, "height": 5}])), source=SOURCE
+    )
+    brand_categories = (Category(0, "genuine"),)
+    checked = check(replace(annotation, categories=brand_categories))
+    assert [(p.box_index, p.reason) for p in checked.problems] == [(0, "'left' must be a number, got string")]
+    assert checked.annotation.categories == brand_categories
 
 
 def test_duplicate_categories_reject_an_annotation_from_any_source() -> None:
