@@ -15,7 +15,7 @@ from authentic import layout
 from authentic.adapters.model_records import ModelRecords
 from authentic.adapters.s3 import ObjectStore
 from authentic.adapters.sagemaker import TrainingJobMissing, TrainingJobs
-from authentic.artifact import read_summary
+from authentic.artifact import ArtifactSummary, read_summary
 from authentic.errors import InvalidInput
 from authentic.settings import Settings
 
@@ -130,7 +130,7 @@ class Promotion:
         if not artifact_uri:
             raise InvalidInput(f"job {job_name} completed without a model artifact location")
         bucket, key = _split_s3(artifact_uri)
-        summary = read_summary(self.store.stream(bucket, key))
+        summary = self._summary(bucket, key)
         version = self.models.allocate_version(brand_id, job_name)
         map50 = float(summary.metrics.get("map50", 0.0))
         bar = self.settings.quality_gate_map50
@@ -179,6 +179,17 @@ class Promotion:
             extra={"brand_id": brand_id, "version": version, "gate": gate, "live": moved, "read": summary.bytes_read},
         )
         return "promoted" if moved else ("recorded" if passed else "below-gate")
+
+    def _summary(self, bucket: str, key: str) -> ArtifactSummary:
+        """metrics.json and labels.json: from the job's small `output.tar.gz` (the training program puts
+        copies there) when present, otherwise streamed from the model artifact up to the members needed."""
+        sibling = key.rsplit("/", 1)[0] + "/output.tar.gz"
+        if key.endswith("/model.tar.gz") and self.store.exists(bucket, sibling):
+            try:
+                return read_summary(self.store.stream(bucket, sibling))
+            except InvalidInput:
+                log.info("output.tar.gz holds no metrics; reading the model artifact")
+        return read_summary(self.store.stream(bucket, key))
 
 
 def _metrics_summary(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -43,3 +43,11 @@ def seed_annotation(
 def load_event(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((EVENTS / name).read_text())
     return loaded
+
+
+def training_event(name: str, job_name: str, **detail: Any) -> dict[str, Any]:
+    """A sample EventBridge event from tests/events/training, for `job_name`, with detail fields replaced."""
+    text = (EVENTS / "training" / f"{name}.json").read_text().replace("JOB", job_name)
+    event: dict[str, Any] = json.loads(text)
+    event["detail"].update(detail)
+    return event
