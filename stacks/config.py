@@ -1,0 +1,285 @@
+"""The deployment's configuration: one frozen, typed object built from CDK context (`cdk.json`, `-c key=value`).
+
+Every key lives under the `authentic:` namespace. Values from `cdk.json` arrive typed; values given on the
+command line (`cdk deploy -c authentic:trainingUseSpot=true`) arrive as strings and are converted here. All
+problems are collected and reported together, each naming its key, so a typo fails the synth with a clear
+message instead of silently falling back to a default.
+
+This module imports nothing from the CDK: it can be unit-tested without starting jsii.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar, cast
+
+PREFIX = "authentic:"
+MB = 1024 * 1024
+
+# The retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+# Training job names are `{prefix}-{brand}-{manifest[:12]}` (SageMaker allows 63 characters, brand ids take up to
+# 32): the prefix gets at most 16. No hyphens, so one deployment's `{prefix}-` never matches another's jobs.
+JOB_PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+SAGEMAKER_INSTANCE_PATTERN = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+MAX_TRAINING_SECONDS = 28 * 24 * 3600  # SageMaker's ceiling for MaxRuntimeInSeconds
+
+
+class ConfigError(ValueError):
+    """The CDK context does not describe a valid deployment."""
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How the training Lambda launches SageMaker training jobs."""
+
+    instance_type: str = "ml.g6.xlarge"  # one NVIDIA L4: a current single-GPU instance
+    volume_gb: int = 30
+    max_runtime_seconds: int = 4 * 3600
+    use_spot: bool = False
+    max_wait_seconds: int = 8 * 3600  # only used with managed spot; must be >= max_runtime_seconds
+
+
+@dataclass(frozen=True)
+class HostingOptions:
+    """The multi-model endpoint that serves every brand's live model."""
+
+    instance_type: str = "ml.m5.large"  # CPU: the inference container runs ONNX Runtime, no GPU needed
+    instance_count: int = 1
+    min_instances: int = 1
+    max_instances: int = 2
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway method-level throttling (requests per second, burst bucket size)."""
+
+    rate_limit: float = 20.0
+    burst_limit: int = 40
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Everything a deployment can choose. Defaults are the documented production starting point."""
+
+    job_prefix: str = "authentic"
+    max_image_bytes: int = 25 * MB
+    max_annotation_bytes: int = 1 * MB
+    max_pixels: int = 50_000_000
+    pair_stale_seconds: int = 24 * 3600
+    min_images_per_class: int = 10
+    quality_gate_map50: float = 0.5
+    training: TrainingOptions = TrainingOptions()
+    hosting: HostingOptions = HostingOptions()
+    verify_throttle: Throttle = Throttle()
+    log_retention_days: int = 30
+    access_log_retention_days: int = 365
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading the context
+
+T = TypeVar("T")
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(value.strip())
+    raise ValueError(f"expected an integer, got {value!r}")
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a number, got {value!r}")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError(f"expected a non-empty string, got {value!r}")
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One context key: its parser and the range check that follows."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    check: Callable[[Any], str | None]
+    help: str
+
+
+def _between(low: float, high: float) -> Callable[[Any], str | None]:
+    return lambda v: None if low <= v <= high else f"must be between {low:g} and {high:g}"
+
+
+def _matches(pattern: re.Pattern[str], hint: str) -> Callable[[Any], str | None]:
+    return lambda v: None if pattern.fullmatch(v) else hint
+
+
+def _one_of(allowed: frozenset[int]) -> Callable[[Any], str | None]:
+    return lambda v: None if v in allowed else f"must be one of {sorted(allowed)}"
+
+
+_INSTANCE_HINT = "must be a SageMaker instance type such as ml.g6.xlarge"
+
+KEYS: tuple[_Key, ...] = (
+    _Key(
+        "jobPrefix",
+        _to_str,
+        _matches(JOB_PREFIX_PATTERN, "must be 1-16 lowercase letters or digits, starting with a letter"),
+        "prefix of this deployment's SageMaker training job names",
+    ),
+    _Key("maxImageMb", _to_int, _between(1, 1024), "largest photo an upload form accepts, in MiB"),
+    _Key("maxAnnotationMb", _to_int, _between(1, 64), "largest annotation JSON an upload form accepts, in MiB"),
+    _Key("maxPixels", _to_int, _between(1_000_000, 500_000_000), "largest photo the ingest accepts, in pixels"),
+    _Key("pairStaleSeconds", _to_int, _between(60, 30 * 24 * 3600), "when a half-uploaded pair is abandoned"),
+    _Key("minImagesPerClass", _to_int, _between(1, 100_000), "images per class a dataset needs to train"),
+    _Key("qualityGateMap50", _to_float, _between(0.0, 1.0), "mAP50 a model needs to be promoted"),
+    _Key("trainingInstanceType", _to_str, _matches(SAGEMAKER_INSTANCE_PATTERN, _INSTANCE_HINT), "training"),
+    _Key("trainingVolumeGb", _to_int, _between(1, 16_384), "training volume size, GiB"),
+    _Key("trainingMaxRuntimeSeconds", _to_int, _between(60, MAX_TRAINING_SECONDS), "training time limit"),
+    _Key("trainingUseSpot", _to_bool, lambda _v: None, "train on managed spot capacity"),
+    _Key("trainingMaxWaitSeconds", _to_int, _between(60, MAX_TRAINING_SECONDS), "spot wait + run limit"),
+    _Key("hostingInstanceType", _to_str, _matches(SAGEMAKER_INSTANCE_PATTERN, _INSTANCE_HINT), "endpoint"),
+    _Key("hostingInstanceCount", _to_int, _between(1, 100), "endpoint instances at deploy time"),
+    _Key("hostingMinInstances", _to_int, _between(1, 100), "autoscaling floor"),
+    _Key("hostingMaxInstances", _to_int, _between(1, 100), "autoscaling ceiling"),
+    _Key("verifyRateLimit", _to_float, _between(1, 10_000), "public verify route, requests per second"),
+    _Key("verifyBurstLimit", _to_int, _between(1, 5_000), "public verify route, burst"),
+    _Key("logRetentionDays", _to_int, _one_of(LOG_RETENTION_DAYS), "Lambda and API log retention, days"),
+    _Key("accessLogRetentionDays", _to_int, _between(1, 3653), "S3 server access log expiry, days"),
+)
+KNOWN = frozenset(k.name for k in KEYS)
+
+
+def _read(context: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in context:
+        if name.startswith(PREFIX) and name[len(PREFIX) :] not in KNOWN:
+            problems.append(f"{name}: unknown setting (known: {', '.join(sorted(KNOWN))})")
+    for key in KEYS:
+        full = PREFIX + key.name
+        if full not in context or context[full] is None:
+            continue
+        try:
+            value = key.parse(context[full])
+        except ValueError as exc:
+            problems.append(f"{full}: {exc}")
+            continue
+        problem = key.check(value)
+        if problem:
+            problems.append(f"{full}: {problem} (got {value!r})")
+        else:
+            values[key.name] = value
+    return values, problems
+
+
+def _pick(values: Mapping[str, Any], name: str, default: T) -> T:
+    return cast("T", values.get(name, default))
+
+
+def _cross_checks(config: AppConfig) -> list[str]:
+    problems: list[str] = []
+    if config.training.use_spot and config.training.max_wait_seconds < config.training.max_runtime_seconds:
+        problems.append(
+            f"{PREFIX}trainingMaxWaitSeconds: must be at least trainingMaxRuntimeSeconds "
+            f"({config.training.max_runtime_seconds}) when trainingUseSpot is true"
+        )
+    hosting = config.hosting
+    if hosting.min_instances > hosting.max_instances:
+        problems.append(f"{PREFIX}hostingMinInstances: must not exceed hostingMaxInstances")
+    if not hosting.min_instances <= hosting.instance_count <= hosting.max_instances:
+        problems.append(f"{PREFIX}hostingInstanceCount: must lie between hostingMinInstances and hostingMaxInstances")
+    if config.verify_throttle.burst_limit < config.verify_throttle.rate_limit:
+        problems.append(f"{PREFIX}verifyBurstLimit: must be at least verifyRateLimit")
+    return problems
+
+
+def load_config(context: Mapping[str, Any]) -> AppConfig:
+    """Build the configuration from CDK context; raise ConfigError listing every problem at once."""
+    values, problems = _read(context)
+    d_training, d_hosting, d_throttle, d = TrainingOptions(), HostingOptions(), Throttle(), AppConfig()
+    config = AppConfig(
+        job_prefix=_pick(values, "jobPrefix", d.job_prefix),
+        max_image_bytes=_pick(values, "maxImageMb", d.max_image_bytes // MB) * MB,
+        max_annotation_bytes=_pick(values, "maxAnnotationMb", d.max_annotation_bytes // MB) * MB,
+        max_pixels=_pick(values, "maxPixels", d.max_pixels),
+        pair_stale_seconds=_pick(values, "pairStaleSeconds", d.pair_stale_seconds),
+        min_images_per_class=_pick(values, "minImagesPerClass", d.min_images_per_class),
+        quality_gate_map50=_pick(values, "qualityGateMap50", d.quality_gate_map50),
+        training=TrainingOptions(
+            instance_type=_pick(values, "trainingInstanceType", d_training.instance_type),
+            volume_gb=_pick(values, "trainingVolumeGb", d_training.volume_gb),
+            max_runtime_seconds=_pick(values, "trainingMaxRuntimeSeconds", d_training.max_runtime_seconds),
+            use_spot=_pick(values, "trainingUseSpot", d_training.use_spot),
+            max_wait_seconds=_pick(values, "trainingMaxWaitSeconds", d_training.max_wait_seconds),
+        ),
+        hosting=HostingOptions(
+            instance_type=_pick(values, "hostingInstanceType", d_hosting.instance_type),
+            instance_count=_pick(values, "hostingInstanceCount", d_hosting.instance_count),
+            min_instances=_pick(values, "hostingMinInstances", d_hosting.min_instances),
+            max_instances=_pick(values, "hostingMaxInstances", d_hosting.max_instances),
+        ),
+        verify_throttle=Throttle(
+            rate_limit=_pick(values, "verifyRateLimit", d_throttle.rate_limit),
+            burst_limit=_pick(values, "verifyBurstLimit", d_throttle.burst_limit),
+        ),
+        log_retention_days=_pick(values, "logRetentionDays", d.log_retention_days),
+        access_log_retention_days=_pick(values, "accessLogRetentionDays", d.access_log_retention_days),
+    )
+    problems += _cross_checks(config)
+    if problems:
+        raise ConfigError("invalid CDK context:\n  " + "\n  ".join(problems))
+    return config
+
+
+def context_defaults() -> dict[str, Any]:
+    """The defaults as context keys: what `cdk.json` ships with (a test keeps the two equal)."""
+    d = AppConfig()
+    return {
+        f"{PREFIX}jobPrefix": d.job_prefix,
+        f"{PREFIX}maxImageMb": d.max_image_bytes // MB,
+        f"{PREFIX}maxAnnotationMb": d.max_annotation_bytes // MB,
+        f"{PREFIX}maxPixels": d.max_pixels,
+        f"{PREFIX}pairStaleSeconds": d.pair_stale_seconds,
+        f"{PREFIX}minImagesPerClass": d.min_images_per_class,
+        f"{PREFIX}qualityGateMap50": d.quality_gate_map50,
+        **{f"{PREFIX}training{_camel(f.name)}": getattr(d.training, f.name) for f in fields(TrainingOptions)},
+        **{f"{PREFIX}hosting{_camel(f.name)}": getattr(d.hosting, f.name) for f in fields(HostingOptions)},
+        f"{PREFIX}verifyRateLimit": d.verify_throttle.rate_limit,
+        f"{PREFIX}verifyBurstLimit": d.verify_throttle.burst_limit,
+        f"{PREFIX}logRetentionDays": d.log_retention_days,
+        f"{PREFIX}accessLogRetentionDays": d.access_log_retention_days,
+    }
+
+
+def _camel(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.split("_"))

@@ -1,0 +1,1 @@
+"""One construct per capability: storage, ingest, orchestration, verify, the API, Lambda defaults, bundling."""

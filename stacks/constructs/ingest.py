@@ -1,0 +1,151 @@
+"""Upload ingest: the upload-forms function's rights, and S3 object-created → SQS (+ dead-letter queue) → ingest.
+
+Two halves with two lifecycles. `UploadNotifications` (stateful stack) owns the queue, its dead-letter queue and
+the bucket notification, so a redeploy of code never drops queued uploads. `Ingest` (service stack) grants the
+functions what they need and subscribes the consumer named in `wiring.EVENTS` to the queue.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from authentic import layout, wiring
+from stacks.constructs.lambdas import role_of
+from stacks.constructs.nag import acknowledge, allow
+
+# AWS's guidance for SQS → Lambda: the visibility timeout at least six times the function timeout.
+VISIBILITY_PER_FUNCTION_TIMEOUT = 6
+MAX_RECEIVES = 5  # a poison message reaches the dead-letter queue after five failed deliveries
+BATCH_SIZE = 10
+
+
+def consumer_of(source: wiring.EventSource) -> wiring.Function:
+    """The function wired to an event source (exactly one: one trigger per function, one consumer per source)."""
+    consumers = [wiring.function(event.function) for event in wiring.EVENTS if event.source is source]
+    if len(consumers) != 1:
+        raise ValueError(f"{source.value} must have exactly one consumer in wiring.EVENTS, found {len(consumers)}")
+    return consumers[0]
+
+
+class UploadNotifications(Construct):
+    """The uploads bucket's object-created notifications, queued with a dead-letter queue and an alarm on it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, uploads: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        consumer = consumer_of(wiring.EventSource.UPLOADS_CREATED)
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "SQS3",
+            "This queue is the dead-letter queue of the upload-notification queue; it has no DLQ of its own.",
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(consumer.timeout_seconds * VISIBILITY_PER_FUNCTION_TIMEOUT),
+            retention_period=cdk.Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVES),
+        )
+        uploads.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.SqsDestination(self.queue))
+
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description="Upload notifications the ingest function could not process (see the DLQ).",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+
+def _objects(bucket: s3.IBucket, *patterns: str) -> list[str]:
+    return [bucket.arn_for_objects(pattern) for pattern in patterns]
+
+
+# Object-key patterns, from authentic.layout's key scheme.
+UPLOAD_KEYS = (
+    layout.upload_image_key("*", "*"),  # {brand}/{pair}/image
+    layout.upload_annotation_key("*", "*"),  # {brand}/{pair}/annotation.json
+)
+DATASET_PAIR_KEYS = (
+    layout.dataset_image_key("*", "*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/images/*
+    layout.dataset_annotation_key("*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/annotations/*
+)
+
+
+class Ingest(Construct):
+    """What the upload-forms function and the ingest function may do, and the ingest trigger."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        uploads_function: lambda_.Function,
+        uploads: s3.IBucket,
+        dataset: s3.IBucket,
+        table: dynamodb.ITable,
+        queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._uploads = uploads
+        self._dataset = dataset
+        self._table = table
+        self._queue = queue
+
+        # Presigned POST forms carry the signer's rights: the signer may put exactly the upload keys.
+        role = role_of(uploads_function)
+        allow(
+            role,
+            actions=["s3:PutObject"],
+            resources=_objects(uploads, *UPLOAD_KEYS),
+            wildcard_reason="Upload forms are signed per brand and pair at request time; the policy allows only "
+            "the {brand}/{pair}/image and {brand}/{pair}/annotation.json keys of the uploads bucket.",
+        )
+        table.grant_read_data(uploads_function)  # the ingest summary of GET /brands/{brandId}/uploads
+
+    def subscribe(self, function: lambda_.Function) -> None:
+        """Wire the consumer of UPLOADS_CREATED: the queue as its event source, and its data rights."""
+        function.add_event_source(
+            sources.SqsEventSource(self._queue, batch_size=BATCH_SIZE, report_batch_item_failures=True)
+        )
+        role = role_of(function)
+        allow(
+            role,
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=_objects(self._uploads, *UPLOAD_KEYS),
+            wildcard_reason="Ingest reads the upload that was just created; keys are per brand and pair, so the "
+            "statement is limited to the two upload key shapes of the uploads bucket.",
+        )
+        allow(
+            role,
+            actions=["s3:PutObject", "s3:DeleteObject"],
+            resources=_objects(self._dataset, *DATASET_PAIR_KEYS),
+            wildcard_reason="Ingest writes (and withdraws re-rejected) normalised pairs under each brand's "
+            "images/ and annotations/ prefixes of the dataset bucket; the bucket is versioned, so nothing "
+            "is lost by a delete.",
+        )
+        # Without ListBucket a missing key answers 403 instead of 404, and ingest tells them apart.
+        allow(role, actions=["s3:ListBucket"], resources=[self._uploads.bucket_arn])
+        self._table.grant_read_write_data(function)
