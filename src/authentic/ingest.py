@@ -8,6 +8,7 @@ transaction, so a duplicate or racing event never counts twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -106,7 +107,7 @@ class Ingest:
                 image_bytes, max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_pixels
             )
             categories = self._categories(brand_id, annotation, source)
-            annotation = Annotation(annotation.file, annotation.size, annotation.boxes, categories)
+            annotation = dataclasses.replace(annotation, categories=categories)
             checked = check_annotation(
                 annotation, stored=image.stored_size, orientation=image.orientation, source=source
             )

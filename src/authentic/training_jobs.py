@@ -32,8 +32,8 @@ METRIC_DEFINITIONS = (
     {"Name": "train:box_loss", "Regex": r"box_loss=([0-9.eE+-]+)"},
     {"Name": "train:cls_loss", "Regex": r"cls_loss=([0-9.eE+-]+)"},
     {"Name": "train:dfl_loss", "Regex": r"dfl_loss=([0-9.eE+-]+)"},
-    {"Name": "validation:mAP50", "Regex": r"mAP50=([0-9.eE+-]+)"},
-    {"Name": "validation:mAP50-95", "Regex": r"mAP50-95=([0-9.eE+-]+)"},
+    {"Name": "validation:mAP50", "Regex": r" map50=([0-9.eE+-]+)"},
+    {"Name": "validation:mAP50-95", "Regex": r" map50_95=([0-9.eE+-]+)"},
 )
 RUNNING = ("InProgress", "Stopping")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 
 class Auth(Enum):
@@ -101,3 +102,38 @@ def function(name: str) -> Function:
         if candidate.name == name:
             return candidate
     raise KeyError(f"no function named {name!r} in the wiring")
+
+
+TRAINING_STATE_DETAIL_TYPE = "SageMaker Training Job State Change"
+TRAINING_END_STATES = ("Completed", "Failed", "Stopped")
+
+
+def training_state_pattern(job_prefix: str) -> dict[str, Any]:
+    """The EventBridge pattern of the promotion rule: this deployment's jobs, and only their end states."""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [TRAINING_STATE_DETAIL_TYPE],
+        "detail": {
+            "TrainingJobStatus": list(TRAINING_END_STATES),
+            "TrainingJobName": [{"prefix": f"{job_prefix}-"}],
+        },
+    }
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge matching for the pattern features this project uses: value lists and `prefix`."""
+    for key, expected in pattern.items():
+        actual = event.get(key)
+        if isinstance(expected, dict):
+            if not isinstance(actual, dict) or not matches(expected, actual):
+                return False
+            continue
+        if not any(_match_one(option, actual) for option in expected):
+            return False
+    return True
+
+
+def _match_one(option: Any, actual: Any) -> bool:
+    if isinstance(option, dict) and "prefix" in option:
+        return isinstance(actual, str) and actual.startswith(option["prefix"])
+    return bool(option == actual)

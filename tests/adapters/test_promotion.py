@@ -21,7 +21,13 @@ from authentic.registry import Registry
 from authentic.settings import Settings
 from lambdas import promotion, training
 
-LABELS = {"classes": [{"id": 0, "name": "genuine", "role": "genuine"}, {"id": 1, "name": "counterfeit", "role": "counterfeit"}], "imgsz": 320}
+LABELS = {
+    "classes": [
+        {"id": 0, "name": "genuine", "role": "genuine"},
+        {"id": 1, "name": "counterfeit", "role": "counterfeit"},
+    ],
+    "imgsz": 320,
+}
 
 
 class _Context:
@@ -36,8 +42,17 @@ def artifact(map50: float, *, model_bytes: int = 2_000_000) -> bytes:
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
         for name, data in (
             ("labels.json", json.dumps(LABELS).encode()),
-            ("metrics.json", json.dumps({"map50": map50, "map50_95": map50 / 2, "threshold": 0.42,
-                                         "per_class": {"genuine": {"map50": map50}}}).encode()),
+            (
+                "metrics.json",
+                json.dumps(
+                    {
+                        "map50": map50,
+                        "map50_95": map50 / 2,
+                        "threshold": 0.42,
+                        "per_class": {"genuine": {"map50": map50}},
+                    }
+                ).encode(),
+            ),
             ("model.onnx", os.urandom(model_bytes)),
         ):
             info = tarfile.TarInfo(name)
@@ -76,7 +91,9 @@ def live_version(app_settings: Settings) -> int | None:
     return int(live["version"]) if live else None
 
 
-def test_completed_above_the_bar_goes_live_under_a_new_key(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_completed_above_the_bar_goes_live_under_a_new_key(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     finished_job(app_settings, "authentic-acme-aaa", 0.91)
 
     assert deliver(training_event("completed", "authentic-acme-aaa")) == "promoted"
@@ -89,7 +106,9 @@ def test_completed_above_the_bar_goes_live_under_a_new_key(moto_aws: Provisioned
     assert overview["versions"][0]["gate"]["passed"] is True
 
 
-def test_a_duplicate_completed_event_makes_one_version(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_a_duplicate_completed_event_makes_one_version(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     finished_job(app_settings, "authentic-acme-aaa", 0.91)
     event = training_event("completed", "authentic-acme-aaa")
     deliver(event)
@@ -97,7 +116,9 @@ def test_a_duplicate_completed_event_makes_one_version(moto_aws: Provisioned, ap
     assert [v["version"] for v in registry(app_settings).overview("acme")["versions"]] == [1]
 
 
-def test_both_tag_shapes_and_a_missing_artifact_field(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_both_tag_shapes_and_a_missing_artifact_field(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     finished_job(app_settings, "authentic-acme-aaa", 0.8)
     assert deliver(training_event("completed_tags_list", "authentic-acme-aaa")) == "promoted"
 
@@ -109,7 +130,9 @@ def test_both_tag_shapes_and_a_missing_artifact_field(moto_aws: Provisioned, app
     assert live_version(app_settings) == 2
 
 
-def test_an_older_event_after_a_newer_promotion_leaves_the_pointer(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_an_older_event_after_a_newer_promotion_leaves_the_pointer(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     finished_job(app_settings, "authentic-acme-old", 0.9)
     finished_job(app_settings, "authentic-acme-new", 0.9)
     deliver(training_event("completed", "authentic-acme-new", CreationTime=1764160000000))
@@ -121,14 +144,21 @@ def test_an_older_event_after_a_newer_promotion_leaves_the_pointer(moto_aws: Pro
     assert [v["version"] for v in registry(app_settings).overview("acme")["versions"]] == [1, 2]
 
 
-def test_a_version_below_the_bar_is_recorded_not_live(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_a_version_below_the_bar_is_recorded_not_live(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     finished_job(app_settings, "authentic-acme-bad", 0.2)
 
     assert deliver(training_event("completed", "authentic-acme-bad")) == "below-gate"
 
     overview = registry(app_settings).overview("acme")
     assert overview["live"] is None
-    assert overview["versions"][0]["gate"] == {"passed": False, "map50": 0.2, "bar": 0.5, "reason": "mAP50 0.200 < bar 0.500"}
+    assert overview["versions"][0]["gate"] == {
+        "passed": False,
+        "map50": 0.2,
+        "bar": 0.5,
+        "reason": "mAP50 0.200 < bar 0.500",
+    }
     s3 = aws.client("s3")
     assert "Contents" not in s3.list_objects_v2(Bucket=app_settings.live_bucket)
 
@@ -153,7 +183,9 @@ def test_failed_or_stopped_records_the_reason_and_the_live_model_stays(
     assert records.get("acme", "ACTIVEJOB") is None  # the brand can train again
 
 
-def test_other_deployments_and_running_jobs_are_ignored(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_other_deployments_and_running_jobs_are_ignored(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     assert deliver(training_event("completed", "someone-else-acme-1")) == "ignored"
     assert deliver(training_event("in_progress", "authentic-acme-aaa")) == "ignored"
 
@@ -174,13 +206,22 @@ def test_rollback_and_forward(moto_aws: Provisioned, app_settings: Settings, fak
     assert promotions[0]["reason"] == "v2 misreads caps"
 
 
-def test_a_below_bar_version_needs_force(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_a_below_bar_version_needs_force(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     finished_job(app_settings, "authentic-acme-bad", 0.2)
     deliver(training_event("completed", "authentic-acme-bad"))
     event = load_event("apigw_rest_request.json")
     path = "/brands/acme/models/1/promote"
-    event.update({"resource": "/brands/{brandId}/models/{version}/promote", "path": path, "httpMethod": "POST",
-                  "pathParameters": {"brandId": "acme", "version": "1"}, "body": "{}"})
+    event.update(
+        {
+            "resource": "/brands/{brandId}/models/{version}/promote",
+            "path": path,
+            "httpMethod": "POST",
+            "pathParameters": {"brandId": "acme", "version": "1"},
+            "body": "{}",
+        }
+    )
     training.reset()
     refused = training.handler(event, _Context())
     assert refused["statusCode"] == 409
@@ -193,7 +234,9 @@ def test_a_below_bar_version_needs_force(moto_aws: Provisioned, app_settings: Se
     aws.client("s3").head_object(Bucket=app_settings.live_bucket, Key="acme/v00001.tar.gz")
 
 
-def test_policy_defaults_to_the_model_and_can_be_overridden(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_policy_defaults_to_the_model_and_can_be_overridden(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     finished_job(app_settings, "authentic-acme-aaa", 0.9)
     deliver(training_event("completed", "authentic-acme-aaa"))
     service = registry(app_settings)
@@ -219,7 +262,9 @@ def test_metrics_are_read_without_downloading_the_model() -> None:
     assert summary.bytes_read < len(data) / 10
 
 
-def test_metrics_come_from_output_tar_gz_when_the_job_wrote_one(moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs) -> None:
+def test_metrics_come_from_output_tar_gz_when_the_job_wrote_one(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
     finished_job(app_settings, "authentic-acme-aaa", 0.3)  # the model artifact says 0.3 ...
     small = io.BytesIO()
     with tarfile.open(fileobj=small, mode="w:gz") as tar:
@@ -228,6 +273,8 @@ def test_metrics_come_from_output_tar_gz_when_the_job_wrote_one(moto_aws: Provis
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    aws.client("s3").put_object(Bucket=app_settings.artifacts_bucket, Key="acme/authentic-acme-aaa/output/output.tar.gz", Body=small.getvalue())
+    aws.client("s3").put_object(
+        Bucket=app_settings.artifacts_bucket, Key="acme/authentic-acme-aaa/output/output.tar.gz", Body=small.getvalue()
+    )
 
     assert deliver(training_event("completed", "authentic-acme-aaa")) == "promoted"  # ... output.tar.gz 0.95

@@ -34,7 +34,9 @@ def seed_brand(app_settings: Settings, per_class: dict[int, int], brand: str = "
         for _ in range(count):
             pair = f"{n:032x}"
             n += 1
-            image = store.put(app_settings.dataset_bucket, f"{brand}/images/{pair}.jpg", b"jpeg%d" % n, content_type="image/jpeg")
+            image = store.put(
+                app_settings.dataset_bucket, f"{brand}/images/{pair}.jpg", b"jpeg%d" % n, content_type="image/jpeg"
+            )
             annotation = store.put(
                 app_settings.dataset_bucket, f"{brand}/annotations/{pair}.json", b"{}", content_type="application/json"
             )
@@ -79,8 +81,13 @@ def fake_jobs(monkeypatch: pytest.MonkeyPatch) -> FakeTrainingJobs:
 def call(method: str, resource: str, path: str, params: dict[str, str], body: Any = None) -> tuple[int, dict[str, Any]]:
     event = load_event("apigw_rest_request.json")
     event.update(
-        {"resource": resource, "path": path, "httpMethod": method, "pathParameters": params,
-         "body": json.dumps(body) if body is not None else None}
+        {
+            "resource": resource,
+            "path": path,
+            "httpMethod": method,
+            "pathParameters": params,
+            "body": json.dumps(body) if body is not None else None,
+        }
     )
     event["requestContext"].update({"resourcePath": resource, "httpMethod": method})
     response = training.handler(event, _Context())
@@ -152,7 +159,10 @@ def test_two_concurrent_requests_make_exactly_one_job(
 ) -> None:
     seed_brand(app_settings, {0: 10, 1: 10})
     service = Training(
-        DatasetRecords(app_settings.table_name), ModelRecords(app_settings.table_name), ObjectStore(), fake_jobs,  # type: ignore[arg-type]
+        DatasetRecords(app_settings.table_name),
+        ModelRecords(app_settings.table_name),
+        ObjectStore(),
+        fake_jobs,  # type: ignore[arg-type]
         app_settings,
     )
     results: list[Any] = []
@@ -208,18 +218,28 @@ def test_get_job_shows_state_progress_and_refuses_other_brands(
     fake_jobs.finish(job["job_name"], "Completed")
     name = job["job_name"]
 
-    status, body = call("GET", "/brands/{brandId}/training-jobs/{jobId}", f"/brands/acme/training-jobs/{name}",
-                        {"brandId": "acme", "jobId": name})
+    status, body = call(
+        "GET",
+        "/brands/{brandId}/training-jobs/{jobId}",
+        f"/brands/acme/training-jobs/{name}",
+        {"brandId": "acme", "jobId": name},
+    )
     assert status == 200
     assert body["secondary_status"] == "Completed"
     assert body["progress"] == {"epoch": 3, "epochs": 3, "map50": 0.9}
 
-    status, _ = call("GET", "/brands/{brandId}/training-jobs/{jobId}", f"/brands/other/training-jobs/{name}",
-                     {"brandId": "other", "jobId": name})
+    status, _ = call(
+        "GET",
+        "/brands/{brandId}/training-jobs/{jobId}",
+        f"/brands/other/training-jobs/{name}",
+        {"brandId": "other", "jobId": name},
+    )
     assert status == 404
 
 
-def test_the_create_training_job_request_is_exact(moto_aws: Provisioned, app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_create_training_job_request_is_exact(
+    moto_aws: Provisioned, app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = app_settings.model_copy(
         update={
             "training_image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/training:abc",
@@ -229,7 +249,13 @@ def test_the_create_training_job_request_is_exact(moto_aws: Provisioned, app_set
     )
     seed_brand(settings, {0: 10, 1: 10})
     client = boto3.client("sagemaker", region_name="us-east-1")
-    service = Training(DatasetRecords(settings.table_name), ModelRecords(settings.table_name), ObjectStore(), TrainingJobs(client), settings)
+    service = Training(
+        DatasetRecords(settings.table_name),
+        ModelRecords(settings.table_name),
+        ObjectStore(),
+        TrainingJobs(client),
+        settings,
+    )
     manifest_id = service._freeze("acme").manifest_id
     job_name = f"authentic-acme-{manifest_id[:12]}"
     expected = {
@@ -258,7 +284,10 @@ def test_the_create_training_job_request_is_exact(moto_aws: Provisioned, app_set
         "ResourceConfig": {"InstanceType": "ml.g6.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
         "StoppingCondition": {"MaxRuntimeInSeconds": 14400, "MaxWaitTimeInSeconds": 28800},
         "EnableManagedSpotTraining": True,
-        "CheckpointConfig": {"S3Uri": f"s3://test-artifacts/acme/checkpoints/{job_name}/", "LocalPath": "/opt/ml/checkpoints"},
+        "CheckpointConfig": {
+            "S3Uri": f"s3://test-artifacts/acme/checkpoints/{job_name}/",
+            "LocalPath": "/opt/ml/checkpoints",
+        },
         "Tags": [
             {"Key": "brand", "Value": "acme"},
             {"Key": "deployment", "Value": "authentic"},

@@ -114,3 +114,29 @@ def sqs_event(bodies: list[str], *, queue_arn: str = "arn:aws:sqs:us-east-1:0000
 
 def json_body(message: dict[str, Any]) -> str:
     return json.dumps(message)
+
+
+def training_state_change(description: dict[str, Any]) -> dict[str, Any]:
+    """The EventBridge "SageMaker Training Job State Change" event for a DescribeTrainingJob answer."""
+    from authentic.wiring import TRAINING_STATE_DETAIL_TYPE  # noqa: PLC0415
+
+    detail = dict(description)
+    for field in ("CreationTime", "TrainingStartTime", "TrainingEndTime", "LastModifiedTime"):
+        if isinstance(detail.get(field), int | float):
+            detail[field] = int(detail[field] * 1000)  # EventBridge carries epoch milliseconds
+    tags = detail.pop("Tags", None)
+    if isinstance(tags, list):
+        detail["Tags"] = {t["Key"]: t["Value"] for t in tags}
+    elif isinstance(tags, dict):
+        detail["Tags"] = tags
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": TRAINING_STATE_DETAIL_TYPE,
+        "source": "aws.sagemaker",
+        "account": "000000000000",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": "us-east-1",
+        "resources": [description.get("TrainingJobArn", "")],
+        "detail": detail,
+    }

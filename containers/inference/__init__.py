@@ -1,0 +1,1 @@
+"""Container programs: each a Dockerfile plus an entry point that is a testable program."""
