@@ -1,0 +1,698 @@
+"""The multi-model inference server: SageMaker's multi-model container API over ONNX Runtime.
+
+    docker run IMAGE serve          # what SageMaker runs; listens on 8080
+    python containers/inference/server.py serve --port 9000
+
+Routes (SageMaker's custom multi-model container contract):
+    GET    /ping                      200 while the process serves
+    POST   /models                    {"model_name", "url"}: load; 409 if loaded, 507 if memory is short
+    GET    /models?limit&next_page_token
+                                      {"models": [{"modelName", "modelUrl"}], "nextPageToken"?}
+    GET    /models/{name}             {"modelName", "modelUrl"}; 404 if not loaded
+    DELETE /models/{name}             unload; 404 if not loaded
+    POST   /models/{name}/invoke      image/jpeg|png|heic body -> detections JSON; 404 if not loaded
+
+One process, one model registry. Several worker threads run detections (Pillow decoding and ONNX Runtime both
+release the GIL), so a model loaded once serves every request, and memory holds each model once; separate
+worker processes would each need their own copy of every model and their own view of what is loaded.
+Memory is budgeted: a load that does not fit answers 507 so SageMaker unloads idle models; with `evict_lru`
+(the local runtime) the server unloads its least recently used idle models itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import bisect
+import contextlib
+import json
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from authentic.detector import (
+    DEFAULT_IOU,
+    DEFAULT_MAX_DET,
+    DEFAULT_MAX_PIXELS,
+    MODEL_FILE,
+    DetectionResult,
+    Detector,
+    ModelArtifactError,
+    RuntimeOptions,
+    media_format,
+)
+from authentic.errors import Conflict, DomainError, InvalidInput, NotFound, ServiceUnavailable
+
+LOG = logging.getLogger("authentic.inference")
+
+MiB = 1024 * 1024
+DEFAULT_PORT = 8080
+DEFAULT_PAGE_LIMIT = 100
+MAX_PAGE_LIMIT = 1000
+MAX_DET_LIMIT = 1000
+TARGET_MODEL_HEADER = "x-amzn-sagemaker-target-model"
+CUSTOM_ATTRIBUTES_HEADER = "x-amzn-sagemaker-custom-attributes"
+
+
+class InsufficientMemory(DomainError):
+    """The model does not fit the memory budget: SageMaker answers by unloading idle models."""
+
+    status = 507
+    code = "insufficient_memory"
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+
+def _cgroup_value(*paths: str) -> int | None:
+    for path in paths:
+        try:
+            raw = Path(path).read_text(encoding="ascii").split()
+        except OSError:
+            continue
+        if raw and raw[0].isdigit():
+            return int(raw[0])
+    return None
+
+
+def host_cpus() -> int:
+    """Cores this container may use: the affinity mask, narrowed by a cgroup v2 CPU quota."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.floor(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def _meminfo(key: str) -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="ascii").splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def host_memory_bytes() -> int:
+    """Memory this container may use: the cgroup limit when there is one, else the machine's."""
+    total = _meminfo("MemTotal") or 2048 * MiB
+    limit = _cgroup_value("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    return min(total, limit) if limit else total
+
+
+def available_memory_bytes() -> int | None:
+    """Memory still free for this container now (cgroup limit - usage, or MemAvailable), if knowable."""
+    available = _meminfo("MemAvailable")
+    limit = _cgroup_value("/sys/fs/cgroup/memory.max")
+    usage = _cgroup_value("/sys/fs/cgroup/memory.current")
+    if limit and usage is not None:
+        cgroup_free = max(0, limit - usage)
+        available = cgroup_free if available is None else min(available, cgroup_free)
+    return available
+
+
+def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise ValueError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the server reads from its environment, validated once at start."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface; SageMaker connects from outside
+    port: int = DEFAULT_PORT
+    workers: int = 1  # detections that run at once (threads)
+    intra_op_threads: int = 1  # ONNX Runtime threads per detection
+    memory_budget_bytes: int = 1024 * MiB
+    evict_lru: bool = False
+    model_memory_factor: float = 1.5  # resident bytes per byte of model.onnx (weights, prepacks, graph)
+    model_memory_overhead_bytes: int = 2 * MiB
+    min_free_bytes: int = 128 * MiB  # refuse a load that would leave less than this free on the host
+    max_body_bytes: int = 8 * MiB  # invoke_endpoint takes 6 MB; a little more for local callers
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    iou: float = DEFAULT_IOU
+    default_max_det: int = DEFAULT_MAX_DET
+    load_workers: int = 2
+
+    @classmethod
+    def for_host(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        """Settings for this machine, overridable by environment variables:
+
+        SAGEMAKER_BIND_TO_PORT, SAGEMAKER_MODEL_SERVER_WORKERS (concurrent detections, default: the cores),
+        AUTHENTIC_INTRA_OP_THREADS (default: cores / workers), AUTHENTIC_MEMORY_BUDGET_MB (default: 75% of
+        the container's memory), AUTHENTIC_EVICT_LRU, AUTHENTIC_MAX_BODY_MB, AUTHENTIC_MAX_PIXELS.
+        """
+        env = os.environ if environ is None else environ
+        cpus = host_cpus()
+        workers = _env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", cpus)
+        memory = host_memory_bytes()
+        budget_mb = _env_int(env, "AUTHENTIC_MEMORY_BUDGET_MB", max(64, int(memory * 0.75) // MiB))
+        return cls(
+            port=_env_int(env, "SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT),
+            workers=workers,
+            intra_op_threads=_env_int(env, "AUTHENTIC_INTRA_OP_THREADS", max(1, cpus // workers)),
+            memory_budget_bytes=budget_mb * MiB,
+            evict_lru=_env_bool(env, "AUTHENTIC_EVICT_LRU", False),
+            max_body_bytes=_env_int(env, "AUTHENTIC_MAX_BODY_MB", 8) * MiB,
+            max_pixels=_env_int(env, "AUTHENTIC_MAX_PIXELS", DEFAULT_MAX_PIXELS),
+        )
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    url: str
+    detector: Detector
+    cost_bytes: int
+    loaded_at: float
+    last_used: float
+    in_flight: int = 0
+    invocations: int = 0
+
+
+@dataclass
+class RegistryStats:
+    budget_bytes: int
+    used_bytes: int
+    models: int
+    loads: int = 0
+    evictions: int = 0
+    refusals: int = 0
+
+
+@dataclass
+class ModelRegistry:
+    """The loaded models, their memory cost against the budget, and least-recent-use order. Thread-safe.
+
+    The cost of a model is estimated before loading it (model.onnx size x factor + overhead), so a load that
+    cannot fit is refused before any memory is spent; the host's free memory is checked too, so the server
+    answers 507 instead of being killed when the budget is set higher than the machine can give.
+    """
+
+    budget_bytes: int
+    evict_lru: bool = False
+    options: RuntimeOptions = field(default_factory=RuntimeOptions)
+    memory_factor: float = 1.5
+    memory_overhead_bytes: int = 2 * MiB
+    min_free_bytes: int = 128 * MiB
+    free_memory: Callable[[], int | None] = available_memory_bytes
+    loader: Callable[[Path, RuntimeOptions], Detector] = Detector.load
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first
+        self._loading: dict[str, int] = {}
+        self._loads = self._evictions = self._refusals = 0
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> ModelRegistry:
+        return cls(
+            budget_bytes=settings.memory_budget_bytes,
+            evict_lru=settings.evict_lru,
+            options=RuntimeOptions(intra_op_threads=settings.intra_op_threads),
+            memory_factor=settings.model_memory_factor,
+            memory_overhead_bytes=settings.model_memory_overhead_bytes,
+            min_free_bytes=settings.min_free_bytes,
+        )
+
+    def estimate(self, model_dir: Path) -> int:
+        model_path = model_dir / MODEL_FILE
+        try:
+            size = model_path.stat().st_size
+        except OSError:
+            raise ModelArtifactError(f"{model_dir} has no {MODEL_FILE}") from None
+        return int(size * self.memory_factor) + self.memory_overhead_bytes
+
+    def load(self, name: str, url: str) -> LoadedModel:
+        """Load the model directory at `url` under `name`: 409 if the name is taken, 507 if it cannot fit."""
+        model_dir = Path(url)
+        if not model_dir.is_dir():
+            raise ModelArtifactError(f"model url {url!r} is not a directory on this host")
+        cost = self.estimate(model_dir)
+        with self._lock:
+            if name in self._models or name in self._loading:
+                raise Conflict(f"model {name!r} is already loaded")
+            self._make_room(name, cost)
+            self._loading[name] = cost
+        try:
+            started = self.clock()
+            detector = self.loader(model_dir, self.options)
+            elapsed_ms = (self.clock() - started) * 1e3
+        except MemoryError as exc:
+            with self._lock:
+                self._refusals += 1
+            raise InsufficientMemory(f"out of memory loading model {name!r}: {exc}") from exc
+        finally:
+            with self._lock:
+                self._loading.pop(name, None)
+        now = self.clock()
+        entry = LoadedModel(name, url, detector, cost, now, now)
+        with self._lock:
+            self._models[name] = entry
+            self._loads += 1
+        LOG.info("model loaded: %s from %s (about %.1f MiB, %.1f ms)", name, url, cost / MiB, elapsed_ms)
+        return entry
+
+    def _make_room(self, name: str, cost: int) -> None:
+        """Under the lock: check the budget and the host, evicting idle models when allowed."""
+        if cost > self.budget_bytes:
+            self._refusals += 1
+            raise InsufficientMemory(
+                f"model {name!r} needs about {cost / MiB:.0f} MiB; "
+                f"the whole budget is {self.budget_bytes / MiB:.0f} MiB"
+            )
+        if self.evict_lru:
+            for victim in [m for m in self._models.values() if m.in_flight == 0]:
+                if self._used() + cost <= self.budget_bytes:
+                    break
+                del self._models[victim.name]
+                self._evictions += 1
+                LOG.info("model evicted (least recently used): %s", victim.name)
+        used = self._used()
+        if used + cost > self.budget_bytes:
+            self._refusals += 1
+            raise InsufficientMemory(
+                f"model {name!r} needs about {cost / MiB:.0f} MiB; {(self.budget_bytes - used) / MiB:.0f} MiB of "
+                f"the {self.budget_bytes / MiB:.0f} MiB budget is free: unload a model first"
+            )
+        free = self.free_memory()
+        if free is not None and free - cost < self.min_free_bytes:
+            self._refusals += 1
+            raise InsufficientMemory(
+                f"model {name!r} needs about {cost / MiB:.0f} MiB; the host has {free / MiB:.0f} MiB free"
+            )
+
+    def _used(self) -> int:
+        return sum(m.cost_bytes for m in self._models.values()) + sum(self._loading.values())
+
+    def unload(self, name: str) -> LoadedModel:
+        """Forget a model; a detection already running on it finishes first (it holds the session)."""
+        with self._lock:
+            if name in self._loading:
+                raise Conflict(f"model {name!r} is still loading")
+            entry = self._models.pop(name, None)
+        if entry is None:
+            raise NotFound(f"model {name!r} is not loaded")
+        LOG.info("model unloaded: %s", name)
+        return entry
+
+    def get(self, name: str) -> LoadedModel:
+        with self._lock:
+            entry = self._models.get(name)
+        if entry is None:
+            raise NotFound(f"model {name!r} is not loaded")
+        return entry
+
+    @contextlib.contextmanager
+    def use(self, name: str) -> Iterator[LoadedModel]:
+        """Hold a model for one detection: marks it recently used and never evicted while held."""
+        with self._lock:
+            entry = self._models.get(name)
+            if entry is None:
+                raise NotFound(f"model {name!r} is not loaded")
+            self._models.move_to_end(name)
+            entry.in_flight += 1
+            entry.invocations += 1
+        try:
+            yield entry
+        finally:
+            with self._lock:
+                entry.in_flight -= 1
+                entry.last_used = self.clock()
+
+    def page(self, limit: int, after: str | None) -> tuple[list[LoadedModel], str | None]:
+        """Models in name order after `after`; the name to continue from when more remain."""
+        with self._lock:
+            names = sorted(self._models)
+            start = bisect.bisect_right(names, after) if after is not None else 0
+            chosen = [self._models[n] for n in names[start : start + limit]]
+            more = start + limit < len(names)
+        return chosen, (chosen[-1].name if more and chosen else None)
+
+    def stats(self) -> RegistryStats:
+        with self._lock:
+            return RegistryStats(
+                self.budget_bytes, self._used(), len(self._models), self._loads, self._evictions, self._refusals
+            )
+
+
+# ------------------------------------------------------------------------------------------------ the app
+
+
+def _error(exc: DomainError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ServiceUnavailable) else None
+    return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
+
+
+def _encode_token(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _decode_token(token: str) -> str:
+    try:
+        name = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        name = ""
+    if not name or _encode_token(name) != token:
+        raise InvalidInput(f"next_page_token {token!r} is not a token this server issued")
+    return name
+
+
+def _int_param(value: str, name: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(f"{name}={value!r} is not an integer") from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{name}={number} is out of range [{low}, {high}]")
+    return number
+
+
+def _float_param(value: str, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidInput(f"{name}={value!r} is not a number") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise InvalidInput(f"{name}={number} is out of range [{low}, {high}]")
+    return number
+
+
+@dataclass(frozen=True)
+class InvokeParams:
+    conf: float | None
+    max_det: int
+
+
+def invoke_params(request: Request, default_max_det: int) -> InvokeParams:
+    """`conf` and `max_det` from the query string or, through SageMaker (which passes no query string),
+    from `X-Amzn-SageMaker-Custom-Attributes: conf=0.4,max_det=20`; the query string wins."""
+    values: dict[str, str] = {}
+    for pair in request.headers.get(CUSTOM_ATTRIBUTES_HEADER, "").replace(";", ",").split(","):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() in ("conf", "max_det"):
+            values[key.strip()] = value.strip()
+    for key in ("conf", "max_det"):
+        if key in request.query_params:
+            values[key] = request.query_params[key]
+    conf = _float_param(values["conf"], "conf", 0.0, 1.0) if "conf" in values else None
+    max_det = _int_param(values["max_det"], "max_det", 1, MAX_DET_LIMIT) if "max_det" in values else default_max_det
+    return InvokeParams(conf, max_det)
+
+
+def render(entry: LoadedModel, result: DetectionResult, target_model: str | None, queue_ms: float) -> dict[str, Any]:
+    """The invoke response: enough for the verdict (roles, thresholds, confidences) and for drawing boxes."""
+    info = entry.detector.info
+    image = result.image
+    return {
+        "model": entry.name,
+        "target_model": target_model,
+        "image_size": {"width": image.width, "height": image.height},
+        "image": {
+            "format": image.format,
+            "orientation": image.orientation,
+            "decoded_width": image.pixels.width,
+            "decoded_height": image.pixels.height,
+        },
+        "input_size": {"height": info.input_size[0], "width": info.input_size[1]},
+        "classes": [c.to_json() for c in info.classes],
+        "threshold": info.threshold,
+        "threshold_source": info.threshold_source,
+        "conf": result.conf,
+        "max_det": result.max_det,
+        "detections": [d.to_json(image.width, image.height) for d in result.detections],
+        "timings_ms": {"queue": round(queue_ms, 3), **{k: round(v, 3) for k, v in result.timings_ms.items()}},
+    }
+
+
+class InferenceApp:
+    """The route handlers over one registry and one pool of detection threads."""
+
+    def __init__(self, settings: ServerSettings, registry: ModelRegistry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.detect_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="detect")
+        self.load_pool = ThreadPoolExecutor(settings.load_workers, thread_name_prefix="load")
+
+    async def ping(self, request: Request) -> Response:
+        return JSONResponse({"status": "healthy"})
+
+    async def list_models(self, request: Request) -> Response:
+        raw_limit = request.query_params.get("limit")
+        limit = DEFAULT_PAGE_LIMIT if raw_limit is None else _int_param(raw_limit, "limit", 1, MAX_PAGE_LIMIT)
+        token = request.query_params.get("next_page_token")
+        after = _decode_token(token) if token else None
+        models, last = self.registry.page(limit, after)
+        body: dict[str, Any] = {"models": [{"modelName": m.name, "modelUrl": m.url} for m in models]}
+        if last is not None:
+            body["nextPageToken"] = _encode_token(last)
+        return JSONResponse(body)
+
+    async def load_model(self, request: Request) -> Response:
+        try:
+            payload = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InvalidInput('the body must be JSON: {"model_name": "...", "url": "..."}') from None
+        if not isinstance(payload, dict):
+            raise InvalidInput('the body must be a JSON object: {"model_name": "...", "url": "..."}')
+        name, url = payload.get("model_name"), payload.get("url")
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("model_name must be a non-empty string")
+        if not isinstance(url, str) or not url:
+            raise InvalidInput("url must be the model directory's path")
+        loop = asyncio.get_running_loop()
+        entry = await loop.run_in_executor(self.load_pool, self.registry.load, name, url)
+        return JSONResponse({"status": "loaded", "modelName": entry.name, "modelUrl": entry.url})
+
+    async def model_route(self, request: Request) -> Response:
+        """/models/{name} (GET, DELETE) and /models/{name}/invoke (POST). The name is taken from the raw
+        path, so a name holding an encoded slash (%2F) survives."""
+        raw = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+        rest = raw.split(b"?", 1)[0].decode("latin-1").removeprefix("/models/")
+        if request.method == "POST":
+            if not rest.endswith("/invoke"):
+                raise NotFound("POST goes to /models/{name}/invoke")
+            return await self.invoke(request, unquote(rest.removesuffix("/invoke")))
+        name = unquote(rest)
+        if request.method == "DELETE":
+            self.registry.unload(name)
+            return JSONResponse({"status": "unloaded", "modelName": name})
+        entry = self.registry.get(name)
+        return JSONResponse({"modelName": entry.name, "modelUrl": entry.url})
+
+    async def invoke(self, request: Request, name: str) -> Response:
+        with self.registry.use(name) as entry:
+            content_type = request.headers.get("content-type")
+            media_format(content_type)  # 415 before reading the body
+            params = invoke_params(request, self.settings.default_max_det)
+            body = await request.body()
+            submitted = time.perf_counter()
+            result, queue_ms = await asyncio.get_running_loop().run_in_executor(
+                self.detect_pool, partial(self._detect, entry.detector, body, content_type, params, submitted)
+            )
+        target = request.headers.get(TARGET_MODEL_HEADER)
+        LOG.debug("invoked %s (target %s): %s", name, target, result.timings_ms)
+        return JSONResponse(render(entry, result, target, queue_ms))
+
+    def _detect(
+        self, detector: Detector, body: bytes, content_type: str | None, params: InvokeParams, submitted: float
+    ) -> tuple[DetectionResult, float]:
+        queue_ms = (time.perf_counter() - submitted) * 1e3
+        try:
+            result = detector.detect(
+                body,
+                content_type,
+                conf=params.conf,
+                iou=self.settings.iou,
+                max_det=params.max_det,
+                max_pixels=self.settings.max_pixels,
+            )
+        except MemoryError:
+            raise ServiceUnavailable("the server is short of memory for this photo; retry", retry_after=2) from None
+        return result, queue_ms
+
+    def close(self) -> None:
+        self.detect_pool.shutdown(wait=False, cancel_futures=True)
+        self.load_pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return _error(exc)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    LOG.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse({"error": "internal", "message": f"{type(exc).__name__}: {exc}"}, status_code=500)
+
+
+def create_app(settings: ServerSettings | None = None, *, registry: ModelRegistry | None = None) -> Starlette:
+    """The ASGI app. Tests pass small settings; `main` passes `ServerSettings.for_host()`."""
+    settings = settings or ServerSettings.for_host()
+    registry = registry or ModelRegistry.from_settings(settings)
+    handlers = InferenceApp(settings, registry)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        handlers.close()
+
+    app = Starlette(
+        routes=[
+            Route("/ping", handlers.ping, methods=["GET"]),
+            Route("/models", handlers.list_models, methods=["GET"]),
+            Route("/models", handlers.load_model, methods=["POST"]),
+            Route("/models/{rest:path}", handlers.model_route, methods=["GET", "DELETE", "POST"]),
+        ],
+        exception_handlers={DomainError: _domain_error, Exception: _unexpected},
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    return app
+
+
+# ---------------------------------------------------------------------------------------------- running it
+
+
+class BackgroundServer:
+    """The app on a real socket in a daemon thread: the local runtime's in-process endpoint, and tests'.
+
+    with BackgroundServer(create_app(settings)) as server:
+        httpx.get(f"{server.url}/ping")
+    """
+
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=75)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="inference-server", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> BackgroundServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the inference server did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        self._socket.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _configure_logging() -> None:
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`serve` (SageMaker's argument) runs the server on 8080 until SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="inference-server", description="SageMaker multi-model endpoint server for the brand detectors"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the multi-model API (what SageMaker runs)")
+    serve.add_argument("--host", default=None, help="interface to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=None, help="port (default $SAGEMAKER_BIND_TO_PORT or 8080)")
+    args = parser.parse_args(argv)
+    _configure_logging()
+    try:
+        settings = ServerSettings.for_host()
+    except ValueError as exc:
+        LOG.error("invalid configuration: %s", exc)
+        return 2
+    settings = replace(
+        settings,
+        host=args.host if args.host is not None else settings.host,
+        port=args.port if args.port is not None else settings.port,
+    )
+    LOG.info(
+        "serving on %s:%d with %d detection workers x %d ONNX Runtime threads, %d MiB model budget, evict_lru=%s",
+        settings.host,
+        settings.port,
+        settings.workers,
+        settings.intra_op_threads,
+        settings.memory_budget_bytes // MiB,
+        settings.evict_lru,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=75,
+        lifespan="on",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
