@@ -24,12 +24,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from authentic import layout
+from authentic import layout, wiring
 from stacks.constructs.lambdas import role_of
 from stacks.constructs.nag import acknowledge, allow
 
-TRAINING_STATE_DETAIL_TYPE = "SageMaker Training Job State Change"
-TERMINAL_STATES = ("Completed", "Failed", "Stopped")
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 
 MANIFEST_KEYS = layout.manifest_key("*", "*").rsplit("/", 1)[0] + "/*"  # {brand}/manifests/*
@@ -150,17 +148,14 @@ class Orchestration(Construct):
             retry_attempts=2,
             max_event_age=cdk.Duration.hours(6),
         )
+        # The pattern is shared with the local runtime, which delivers the same events to the same handler.
+        pattern = wiring.training_state_pattern(self.job_prefix)
         rule = events.Rule(
             self,
             "TrainingStateChange",
             description=f"SageMaker training jobs named {job_name_prefix(self.job_prefix)}* reaching a final state",
             event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=[TRAINING_STATE_DETAIL_TYPE],
-                detail={
-                    "TrainingJobName": events.Match.prefix(job_name_prefix(self.job_prefix)),
-                    "TrainingJobStatus": list(TERMINAL_STATES),
-                },
+                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
             ),
         )
         rule.add_target(
