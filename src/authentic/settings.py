@@ -45,6 +45,10 @@ class Settings(BaseModel):
     endpoint_name: str = ""
     live_key_cache_seconds: int = Field(30, ge=0)
     invoke_max_bytes: int = Field(6 * MB - 64 * 1024, gt=0)
+    # The endpoint returns detections from this confidence up; the verdict then applies each class's threshold,
+    # so near misses are shown (greyed) and explain an inconclusive answer.
+    detection_floor: float = Field(0.05, ge=0, lt=1)
+    max_detections: int = Field(50, gt=0, le=300)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -89,7 +89,13 @@ class Verify:
         delay = 0.5
         while True:
             try:
-                payload = self.endpoint.invoke(self.settings.endpoint_name, live.key, body, media)
+                payload = self.endpoint.invoke(
+                    self.settings.endpoint_name,
+                    live.key,
+                    body,
+                    media,
+                    custom_attributes=f"conf={self.settings.detection_floor},max_det={self.settings.max_detections}",
+                )
                 loaded: dict[str, Any] = json.loads(payload)
                 return loaded
             except ModelNotReady:

@@ -80,15 +80,20 @@ class Endpoint:
     def __init__(self, runtime: Any | None = None) -> None:
         self._rt = runtime if runtime is not None else client("sagemaker-runtime")
 
-    def invoke(self, endpoint_name: str, target_model: str, body: bytes, content_type: str) -> bytes:
+    def invoke(
+        self, endpoint_name: str, target_model: str, body: bytes, content_type: str, *, custom_attributes: str = ""
+    ) -> bytes:
+        kwargs: dict[str, Any] = {
+            "EndpointName": endpoint_name,
+            "TargetModel": target_model,
+            "Body": body,
+            "ContentType": content_type,
+            "Accept": "application/json",
+        }
+        if custom_attributes:
+            kwargs["CustomAttributes"] = custom_attributes
         try:
-            out = self._rt.invoke_endpoint(
-                EndpointName=endpoint_name,
-                TargetModel=target_model,
-                Body=body,
-                ContentType=content_type,
-                Accept="application/json",
-            )
+            out = self._rt.invoke_endpoint(**kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ModelNotReadyException":
                 raise ModelNotReady(target_model) from exc

@@ -18,6 +18,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ class LocalRuntime:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
         self.root.mkdir(parents=True, exist_ok=True)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         moto_port = free_port()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self._moto.start()

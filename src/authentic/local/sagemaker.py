@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,6 +30,8 @@ from authentic.aws import client
 from authentic.local.trainer import LocalJob, run_job
 
 log = logging.getLogger(__name__)
+
+CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 
 
 class LocalSageMaker:
@@ -98,21 +101,22 @@ class LocalSageMaker:
         if not target:
             return _error(400, "ValidationError", "this endpoint is a multi-model endpoint: TargetModel is required")
         body = await request.body()
-        content_type = request.headers.get("content-type", "application/octet-stream")
-        from starlette.concurrency import run_in_threadpool  # noqa: PLC0415
+        headers = {"content-type": request.headers.get("content-type", "application/octet-stream")}
+        attributes = request.headers.get(CUSTOM_ATTRIBUTES)
+        if attributes:
+            headers[CUSTOM_ATTRIBUTES] = attributes
+        return await run_in_threadpool(self._invoke_sync, target, body, headers)
 
-        return await run_in_threadpool(self._invoke_sync, target, body, content_type)
-
-    def _invoke_sync(self, target: str, body: bytes, content_type: str) -> Response:
+    def _invoke_sync(self, target: str, body: bytes, headers: dict[str, str]) -> Response:
         name = hashlib.sha256(target.encode()).hexdigest()[:32]
         try:
             self._ensure_loaded(name, target)
         except LookupError as exc:
             return _error(400, "ValidationError", str(exc))
-        answer = self.inference.post(f"/models/{name}/invoke", content=body, headers={"content-type": content_type})
+        answer = self.inference.post(f"/models/{name}/invoke", content=body, headers=headers)
         if answer.status_code == 404:  # evicted since: load again, as SageMaker does
             self._ensure_loaded(name, target, force=True)
-            answer = self.inference.post(f"/models/{name}/invoke", content=body, headers={"content-type": content_type})
+            answer = self.inference.post(f"/models/{name}/invoke", content=body, headers=headers)
         if answer.status_code != 200:
             return JSONResponse(
                 {
