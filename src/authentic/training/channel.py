@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from authentic.annotations import check_annotation, parse_seed
+from authentic.annotations import ParsedAnnotation, check_annotation, parse_seed
 from authentic.dataset import MANIFEST_NAME, Manifest, ManifestItem
 from authentic.errors import DatasetNotReady, DomainError, InvalidInput
 from authentic.model import Annotation, Box, Category, ImageSize, Problem
@@ -184,10 +184,8 @@ def _read_item(
         checked = check_annotation(parsed, stored=stored, orientation=orientation, source=item.annotation)
     except DomainError as exc:
         # The file cannot be used (every box dropped, or a size that is not the photo's): its boxes count as
-        # rejected, with the reason, and the image is left out.
-        problems = [Problem(item.annotation, exc.message)]
-        problems += [Problem(item.annotation, "dropped with its file", i) for i in range(len(parsed.boxes))]
-        return None, _attach_classes(problems, parsed.boxes)
+        # rejected, each with its own reason when the gate gave one, and the image is left out.
+        return None, _attach_classes(_file_problems(item.annotation, exc, parsed), parsed)
     sample = Sample(
         pair_id=item.pair_id,
         image_path=image_path,
@@ -196,15 +194,39 @@ def _read_item(
         orientation=orientation,
         boxes=checked.annotation.boxes,
     )
-    return sample, _attach_classes(list(checked.problems), parsed.boxes)
+    return sample, _attach_classes(list(checked.problems), parsed)
 
 
-def _attach_classes(problems: list[Problem], boxes: Sequence[Box]) -> list[Problem]:
-    """Problems that name a box: remember its class in the reason's machine part (for per-class counts)."""
+def _file_problems(source: str, exc: DomainError, parsed: ParsedAnnotation) -> list[Problem]:
+    problems: list[Problem] = []
+    for detail in exc.details if isinstance(exc.details, list) else []:
+        if isinstance(detail, dict) and isinstance(detail.get("reason"), str):
+            box = detail.get("box")
+            problems.append(Problem(source, detail["reason"], box if isinstance(box, int) else None))
+    named = {p.box_index for p in problems}
+    if not problems:
+        problems.append(Problem(source, exc.message))
+    for index in _box_positions(parsed):
+        if index not in named:
+            problems.append(Problem(source, f"dropped with its file ({exc.message})", index))
+    return problems
+
+
+def _box_positions(parsed: ParsedAnnotation) -> Sequence[int]:
+    """Each readable box's position in its file (what problems name it by)."""
+    if len(parsed.box_indices) == len(parsed.boxes):
+        return parsed.box_indices
+    return range(len(parsed.boxes))
+
+
+def _attach_classes(problems: list[Problem], parsed: ParsedAnnotation) -> list[Problem]:
+    """Problems that name a readable box also remember its class (for the per-class counts and messages)."""
+    boxes = dict(zip(_box_positions(parsed), parsed.boxes, strict=True))
     out: list[Problem] = []
     for problem in problems:
-        if problem.box_index is not None and problem.box_index < len(boxes):
-            out.append(_ClassProblem(problem.file, problem.reason, problem.box_index, boxes[problem.box_index]))
+        box = boxes.get(problem.box_index) if problem.box_index is not None else None
+        if box is not None:
+            out.append(_ClassProblem(problem.file, problem.reason, problem.box_index, box))
         else:
             out.append(problem)
     return out

@@ -294,17 +294,26 @@ def _setup_logging() -> None:
 
 
 def _prepare_offline() -> None:
-    """Offline environment before ultralytics is imported; then switch off every integration it knows."""
+    """Offline environment before ultralytics is imported; then make sure nothing it does can reach out.
+
+    ultralytics looks for its fonts in `USER_CONFIG_DIR` (`$YOLO_CONFIG_DIR/Ultralytics`) and asks GitHub for
+    them when missing, so they are put there too; every integration callback and telemetry switch is turned off.
+    """
     from authentic.offline import prepare_offline  # noqa: PLC0415
 
     try:
-        prepare_offline()
+        config_dir = prepare_offline()
     except KeyError as exc:  # a settings key this ultralytics version does not have; the rest is done
         LOGGER.debug("offline preparation: %s", exc)
-    from ultralytics.utils import SETTINGS  # noqa: PLC0415
+        config_dir = Path(os.environ["YOLO_CONFIG_DIR"])
+    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR  # noqa: PLC0415
 
+    for font in ("Arial.ttf", "Arial.Unicode.ttf"):
+        source, target = config_dir / font, Path(USER_CONFIG_DIR) / font
+        if source.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
     settings: Any = SETTINGS
-
     off = ("sync", "clearml", "comet", "dvc", "hub", "mlflow", "neptune", "raytune", "tensorboard", "wandb")
     settings.update({key: False for key in off if key in settings})
 

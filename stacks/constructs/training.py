@@ -1,0 +1,197 @@
+"""The training image and the role SageMaker training jobs run with.
+
+Image: a `DockerImageAsset` built from `containers/training/Dockerfile` with the repository root as context (the
+image installs `src/`), for linux/amd64; the CDK CLI builds and pushes it on deploy, never at synth. Only the
+files the Dockerfile copies are in the build context (and in the asset hash), so editing a test or a doc does
+not rebuild the image. `TrainingConfig.pretrained_weights_url`, when set, becomes the build argument that bakes
+pretrained weights into the image; without it jobs train from the model YAML.
+
+Role (assumed by SageMaker, passed by the training function):
+- read only the training snapshots of the dataset bucket (`snapshots/*`: objects, and listing under it);
+- write only the artifacts bucket (model.tar.gz and checkpoints), and read back only its checkpoints so a
+  spot-interrupted job can resume;
+- pull its own image repository (`ecr:GetAuthorizationToken` has no resource scoping in IAM);
+- write its logs to `/aws/sagemaker/TrainingJobs` and put metrics only in that CloudWatch namespace.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.constructs.nag import allow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = "containers/training/Dockerfile"
+WEIGHTS_BUILD_ARG = "PRETRAINED_WEIGHTS_URL"
+DATASET_PREFIX = "snapshots/"  # authentic.layout.snapshot_prefix: snapshots/{brand}/{manifest}/
+CHECKPOINTS_PATTERN = "*/checkpoints/*"  # the orchestration's CheckpointConfig: {brand}/checkpoints/{job}/
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's limit
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# The build context: everything the Dockerfile copies, nothing else (Docker ignore-file syntax).
+BUILD_CONTEXT = (
+    "*",
+    "!pyproject.toml",
+    "!requirements.lock",
+    "!constraints.txt",
+    "!src",
+    "!containers/training",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/*.egg-info",
+)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Where and how long training jobs run (from `cdk.json` context), and what the image is built with."""
+
+    instance_type: str = "ml.g6.xlarge"  # one NVIDIA L4 (24 GB): a current single-GPU training instance
+    volume_size_gb: int = 30
+    max_runtime_seconds: int = 4 * 3600
+    use_spot: bool = False
+    max_wait_seconds: int = 8 * 3600  # managed spot only: waiting plus running, at least max_runtime_seconds
+    pretrained_weights_url: str = ""  # e.g. the yolo11n.pt release URL; empty: train from the model YAML
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not _INSTANCE_TYPE.fullmatch(self.instance_type):
+            problems.append(f"instance_type {self.instance_type!r} is not a SageMaker instance type (ml.x.y)")
+        if not 1 <= self.volume_size_gb <= 16_384:
+            problems.append(f"volume_size_gb {self.volume_size_gb} must be between 1 and 16384")
+        if not 60 <= self.max_runtime_seconds <= MAX_RUNTIME_SECONDS:
+            problems.append(
+                f"max_runtime_seconds {self.max_runtime_seconds} must be between 60 and {MAX_RUNTIME_SECONDS}"
+            )
+        if self.use_spot and not self.max_runtime_seconds <= self.max_wait_seconds <= MAX_RUNTIME_SECONDS:
+            problems.append(
+                f"max_wait_seconds {self.max_wait_seconds} must be at least max_runtime_seconds "
+                f"({self.max_runtime_seconds}) when use_spot is true"
+            )
+        if self.pretrained_weights_url and not self.pretrained_weights_url.startswith("https://"):
+            problems.append("pretrained_weights_url must be an https:// URL")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class TrainingImage(Construct):
+    """The training image asset and the SageMaker execution role; exposes `image_uri`, `role` and `config`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        dataset_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        config: TrainingConfig | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config or TrainingConfig()
+        build_args = (
+            {WEIGHTS_BUILD_ARG: self.config.pretrained_weights_url} if self.config.pretrained_weights_url else None
+        )
+        self.asset = ecr_assets.DockerImageAsset(
+            self,
+            "Image",
+            directory=str(REPO_ROOT),
+            file=DOCKERFILE,
+            platform=ecr_assets.Platform.LINUX_AMD64,
+            exclude=list(BUILD_CONTEXT),
+            ignore_mode=cdk.IgnoreMode.DOCKER,
+            build_args=build_args,
+        )
+        self.image_uri: str = self.asset.image_uri
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="SageMaker training jobs: read dataset snapshots, write model artifacts",
+        )
+        self._grant_data(dataset_bucket, artifacts_bucket)
+        self._grant_image()
+        self._grant_telemetry()
+
+    def _grant_data(self, dataset: s3.IBucket, artifacts: s3.IBucket) -> None:
+        allow(
+            self.role,
+            actions=["s3:GetObject"],
+            resources=[dataset.arn_for_objects(f"{DATASET_PREFIX}*")],
+            wildcard_reason="Training reads only the training channel: the snapshots prefix of the dataset bucket.",
+        )
+        allow(
+            self.role,
+            actions=["s3:ListBucket"],
+            resources=[dataset.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{DATASET_PREFIX}*"]}},
+        )
+        allow(
+            self.role,
+            actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+            resources=[artifacts.arn_for_objects("*")],
+            wildcard_reason="Training writes its model.tar.gz and checkpoints under keys named per brand and job.",
+        )
+        allow(
+            self.role,
+            actions=["s3:GetObject"],
+            resources=[artifacts.arn_for_objects(CHECKPOINTS_PATTERN)],
+            wildcard_reason="A restarted spot job reads back only its checkpoints ({brand}/checkpoints/{job}/).",
+        )
+        allow(
+            self.role,
+            actions=["s3:ListBucket"],
+            resources=[artifacts.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [CHECKPOINTS_PATTERN]}},
+        )
+        if dataset.encryption_key is not None:
+            dataset.encryption_key.grant_decrypt(self.role)
+        if artifacts.encryption_key is not None:
+            artifacts.encryption_key.grant_encrypt_decrypt(self.role)
+
+    def _grant_image(self) -> None:
+        allow(
+            self.role,
+            actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            resources=[self.asset.repository.repository_arn],
+        )
+        allow(
+            self.role,
+            actions=["ecr:GetAuthorizationToken"],
+            resources=["*"],
+            wildcard_reason="ecr:GetAuthorizationToken supports no resource-level scoping; pulls are limited to "
+            "the image repository by the statement above.",
+        )
+
+    def _grant_telemetry(self) -> None:
+        stack = cdk.Stack.of(self)
+        log_group = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=LOG_GROUP,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        allow(self.role, actions=["logs:CreateLogGroup"], resources=[log_group])
+        allow(
+            self.role,
+            actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resources=[f"{log_group}:log-stream:*"],
+            wildcard_reason="Each training job writes its own log streams, named by SageMaker, in the one "
+            "TrainingJobs log group.",
+        )
+        allow(
+            self.role,
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+            wildcard_reason="cloudwatch:PutMetricData supports no resource-level scoping; it is limited to the "
+            "SageMaker training namespace by condition.",
+        )

@@ -1,0 +1,101 @@
+"""Hyperparameters arrive as strings: parsed, defaulted, validated, unknown keys refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from authentic.errors import InvalidInput
+from authentic.training.hyperparameters import Hyperparameters, parse_hyperparameters
+from authentic.training.recipe import close_mosaic_epochs, train_args, ultralytics_default_args
+
+
+def test_defaults() -> None:
+    hp = parse_hyperparameters({})
+    assert hp == Hyperparameters()
+    assert hp.model_yaml == "yolo11n.yaml"
+    assert hp.device == "auto" and hp.imgsz == 0 and hp.weights == ""
+
+
+def test_strings_are_parsed_into_types() -> None:
+    hp = parse_hyperparameters(
+        {
+            "model": "yolov8s.yaml",
+            "epochs": "12",
+            "patience": "0",
+            "imgsz": "320",
+            "batch": "8",
+            "seed": "42",
+            "val_fraction": "0.25",
+            "min_images_per_class": "5",
+            "device": "CPU",
+            "time_limit_minutes": "7.5",
+            "brand_id": "acme",
+            "manifest_key": "acme/manifests/m1.json",
+        }
+    )
+    assert hp.model == "yolov8s" and hp.model_yaml == "yolov8s.yaml"
+    assert (hp.epochs, hp.patience, hp.imgsz, hp.batch, hp.seed) == (12, 0, 320, 8, 42)
+    assert hp.val_fraction == 0.25 and hp.min_images_per_class == 5
+    assert hp.device == "cpu" and hp.time_limit_minutes == 7.5
+    assert hp.brand_id == "acme" and hp.manifest_key == "acme/manifests/m1.json"
+
+
+def test_json_values_and_quoted_strings_are_accepted() -> None:
+    hp = parse_hyperparameters({"epochs": 3, "model": '"yolo26n"', "imgsz": "auto", "val_fraction": 0.1})
+    assert (hp.epochs, hp.model, hp.imgsz, hp.val_fraction) == (3, "yolo26n", 0, 0.1)
+
+
+def test_sagemaker_own_keys_are_ignored() -> None:
+    hp = parse_hyperparameters({"sagemaker_program": "x", "_tuning_objective_metric": "validation:map50"})
+    assert hp == Hyperparameters()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"epoch": "3"}, "unknown hyperparameter 'epoch'"),
+        ({"epochs": "0"}, "epochs='0': must be between 1 and 1000"),
+        ({"epochs": "2.5"}, "epochs='2.5': expected an integer"),
+        ({"epochs": "true"}, "epochs='true': expected an integer"),
+        ({"batch": "-1"}, "batch='-1': must be between 1 and 512"),
+        ({"imgsz": "100"}, "imgsz='100': expected 'auto' or a multiple of 32"),
+        ({"val_fraction": "0"}, "val_fraction='0': must be greater than 0"),
+        ({"val_fraction": "nan"}, "val_fraction='nan': expected a finite number"),
+        ({"min_images_per_class": "1"}, "min_images_per_class='1': must be between 2"),
+        ({"model": "resnet50"}, "model='resnet50': expected a YOLO detection model YAML"),
+        ({"model": "yolo11n.pt"}, "weights go in 'weights'"),
+        ({"weights": "weights.bin"}, "weights='weights.bin': expected a path to a .pt checkpoint"),
+        ({"device": "tpu"}, "device='tpu': expected auto, cpu, cuda"),
+    ],
+)
+def test_malformed_values_are_refused_with_a_clear_message(raw: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_hyperparameters(raw)
+    assert message in caught.value.message
+
+
+def test_every_problem_is_named_at_once() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_hyperparameters({"epochs": "x", "colour": "red"})
+    assert len(caught.value.details) == 2
+
+
+def test_recipe_turns_off_accumulation_and_closes_mosaic_for_the_last_quarter(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    hp = parse_hyperparameters({"epochs": "40", "batch": "8", "patience": "0"})
+    args = train_args(
+        hp, data_yaml=tmp_path / "d.yaml", imgsz=320, device="cpu", project=tmp_path, name="r", weights=None
+    )
+    assert args["nbs"] == args["batch"] == 8
+    assert args["close_mosaic"] == 10
+    assert args["patience"] == 41  # 0: never stop early
+    assert args["pretrained"] is False and args["model"] == "yolo11n.yaml"
+    assert args["amp"] is False and args["device"] == "cpu"
+    baseline = ultralytics_default_args(
+        model_yaml="yolo11n.yaml", data_yaml=tmp_path / "d.yaml", imgsz=320, device="cpu", project=tmp_path, name="b"
+    )
+    assert "nbs" not in baseline and "optimizer" not in baseline and baseline["epochs"] == 100
+
+
+@pytest.mark.parametrize(("epochs", "closed"), [(1, 0), (2, 1), (4, 3), (10, 3), (40, 10), (100, 25)])
+def test_close_mosaic_epochs(epochs: int, closed: int) -> None:
+    assert close_mosaic_epochs(epochs) == closed
