@@ -13,6 +13,7 @@ import pillow_heif
 import pytest
 from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
+from authentic.errors import RejectedFile
 from authentic.images import TRANSPOSE, NormalisedImage, has_metadata, normalise_image, read_orientation
 from authentic.model import Box, ImageSize
 from authentic.orientation import to_stored, to_upright
@@ -424,3 +425,17 @@ def test_cmyk_and_grayscale_jpegs() -> None:
     assert gray.size == ImageSize(64, 96, 1)
     with Image.open(io.BytesIO(gray.data)) as out:
         assert out.mode == "L"
+
+
+def test_a_refusal_is_the_domain_error_the_ingest_already_catches() -> None:
+    with pytest.raises(RejectedFile) as caught:
+        normalise_image(b"", **LIMITS)
+    assert isinstance(caught.value, ImageRejected)
+    assert caught.value.details is None  # the ingest reads `details` as its list of box problems
+    assert caught.value.status == 422
+
+
+def test_header_readers_never_raise_on_garbage() -> None:
+    for data in (b"", b"\xff\xd8", b"\x89PNG\r\n\x1a\n\x00", b"\x00\x00\x00\x10ftypheic\x00\x00\x00\x00", b"hello"):
+        assert read_orientation(data) == 1
+        assert isinstance(has_metadata(data), list)

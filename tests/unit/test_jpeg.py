@@ -81,6 +81,7 @@ def test_dqt_tables_are_read_in_natural_order_like_pillow() -> None:
         assert {k: tuple(v) for k, v in im.quantization.items()} == stream.qtables
 
 
+@pytest.mark.filterwarnings("ignore:Image appears to be a malformed MPO file")
 def test_rebuild_drops_every_metadata_segment_and_keeps_pixels_and_icc() -> None:
     # Given a JPEG carrying Exif with GPS, XMP, IPTC, a comment, MPF, vendor APPn, an ICC profile and a trailer
     icc = b"\x00\x00\x02\x30fake icc profile" + bytes(540)
