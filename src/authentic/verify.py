@@ -57,20 +57,20 @@ class Verify:
         live = self._live(brand_id)
         if live is None:
             return self._answer(brand_id, None, inconclusive(NO_LIVE_MODEL))
-        scale = 1.0
+        shrunk: Shrunk | None = None
         if len(body) > self.settings.invoke_max_bytes:
             try:
-                body, media, scale = shrink(body, self.settings.invoke_max_bytes)
+                shrunk = shrink(body, self.settings.invoke_max_bytes)
+                body, media = shrunk.body, "image/jpeg"
             except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
                 return self._answer(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {exc}"))
         result = self._invoke(live, body, media, deadline_seconds)
         if "error" in result:
             return self._answer(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {result['error']}"))
-        detections = [_rescale(d, scale) for d in result.get("detections", [])]
+        detections = [shrunk.to_original(d) if shrunk else d for d in result.get("detections", [])]
         verdict = decide(detections, live.classes)
         answer = self._answer(brand_id, live, verdict)
-        size = result.get("image_size") or {}
-        answer["image_size"] = {k: round(float(v) / scale) for k, v in size.items()} if size else None
+        answer["image_size"] = shrunk.original_size if shrunk else result.get("image_size")
         answer["timings_ms"] = result.get("timings_ms") or result.get("timings")
         return answer
 
@@ -121,28 +121,55 @@ class Verify:
         return {"brand_id": brand_id, "model_version": live.version if live else None, **verdict.to_json()}
 
 
-def shrink(body: bytes, limit: int) -> tuple[bytes, str, float]:
-    """Re-encode a too-large photo upright as a JPEG under `limit` bytes; returns (bytes, type, scale)."""
-    image = Image.open(io.BytesIO(body))
-    full = ImageOps.exif_transpose(image)
-    width, height = full.size
-    scale = 1.0
-    quality = 90
+@dataclass(frozen=True)
+class Shrunk:
+    """A photo re-encoded smaller for the endpoint, and how to map its boxes back to the original pixels."""
+
+    body: bytes
+    original_size: dict[str, int]
+    scale_x: float
+    scale_y: float
+
+    def to_original(self, detection: dict[str, Any]) -> dict[str, Any]:
+        box = detection.get("box")
+        if not box:
+            return detection
+        mapped = {
+            "left": round(float(box["left"]) / self.scale_x, 1),
+            "top": round(float(box["top"]) / self.scale_y, 1),
+            "width": round(float(box["width"]) / self.scale_x, 1),
+            "height": round(float(box["height"]) / self.scale_y, 1),
+        }
+        return {**detection, "box": mapped}
+
+
+def shrink(body: bytes, limit: int) -> Shrunk:
+    """Re-encode a too-large photo upright as a JPEG under `limit` bytes."""
+    with Image.open(io.BytesIO(body)) as image:
+        image.draft("RGB", (image.width // 2, image.height // 2))  # JPEG: decode at half scale when that is enough
+        full = ImageOps.exif_transpose(image).convert("RGB")
+    upright = _upright_size(body)
+    factor = min(1.0, full.width / upright[0])
     while True:
-        target = (max(1, round(width * scale)), max(1, round(height * scale)))
-        resized = full.convert("RGB").resize(target, Image.Resampling.BILINEAR) if scale < 1 else full.convert("RGB")
+        target = (max(1, round(upright[0] * factor)), max(1, round(upright[1] * factor)))
+        resized = full if target == full.size else full.resize(target, Image.Resampling.BILINEAR)
         out = io.BytesIO()
-        resized.save(out, "JPEG", quality=quality)
+        resized.save(out, "JPEG", quality=90)
         if out.tell() <= limit:
-            return out.getvalue(), "image/jpeg", scale
-        scale *= 0.8
+            return Shrunk(
+                out.getvalue(),
+                {"width": upright[0], "height": upright[1]},
+                target[0] / upright[0],
+                target[1] / upright[1],
+            )
+        factor *= 0.8
 
 
-def _rescale(detection: dict[str, Any], scale: float) -> dict[str, Any]:
-    if scale == 1.0 or "box" not in detection:
-        return detection
-    box = {k: round(float(v) / scale, 1) for k, v in detection["box"].items()}
-    return {**detection, "box": box}
+def _upright_size(body: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(body)) as image:
+        width, height = image.size
+        orientation = image.getexif().get(0x0112, 1)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _model_error_message(exc: ClientError) -> str:
