@@ -219,4 +219,3 @@ def _all_keys(config: Settings) -> set[str]:
     for bucket in (config.uploads_bucket, config.dataset_bucket, config.artifacts_bucket, config.live_bucket):
         keys |= {f"{bucket}/{o['Key']}" for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     return keys
-
