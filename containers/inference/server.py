@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import os
+import signal
 import socket
 import threading
 import time
@@ -682,6 +683,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.memory_budget_bytes // MiB,
         settings.evict_lru,
     )
+    # uvicorn shuts down gracefully on SIGTERM, restores the previous handler and raises the signal again:
+    # with this handler in place the process then returns 0 instead of dying of the signal.
+    signal.signal(signal.SIGTERM, lambda signum, frame: LOG.info("stopped on SIGTERM"))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

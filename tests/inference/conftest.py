@@ -8,7 +8,6 @@ the recipe and the ultralytics version, so repeated local runs skip the training
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import shutil
@@ -18,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from inference_helpers import IMGSZ, Shape, draw_scene, random_scene
+from inference_helpers import IMGSZ, Shape, draw_scene, prepare_ultralytics, random_scene
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,12 +48,7 @@ def _write_dataset(root: Path) -> Path:
 
 
 def _train(work: Path, target: Path) -> None:
-    from authentic.offline import prepare_offline
-
-    # prepare_offline sets the environment and fonts first; it then asks ultralytics for a setting name that
-    # ultralytics 8.4 does not know ("hub") and raises KeyError, which does not matter here.
-    with contextlib.suppress(KeyError):
-        prepare_offline(work / "yolo-config")
+    prepare_ultralytics(work / "yolo-config")
     from ultralytics import YOLO
 
     data = _write_dataset(work / "dataset")

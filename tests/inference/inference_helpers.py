@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -16,7 +18,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 IMGSZ = 128
-__all__ = ["IMGSZ", "Shape", "TestClient", "draw_scene", "encode", "random_scene"]
+__all__ = ["IMGSZ", "Shape", "TestClient", "draw_scene", "encode", "prepare_ultralytics", "random_scene"]
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,12 @@ def encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **params)
     return buffer.getvalue()
+
+
+def prepare_ultralytics(config_dir: Path | None = None) -> None:
+    """`authentic.offline.prepare_offline`, tolerating its KeyError: it sets the environment and the fonts first,
+    then asks ultralytics 8.4 for a setting ("hub") that version does not have."""
+    from authentic.offline import prepare_offline
+
+    with contextlib.suppress(KeyError):
+        prepare_offline(config_dir)
