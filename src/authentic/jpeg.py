@@ -5,11 +5,12 @@ needs, byte for byte, so the pixels are never re-encoded:
 
 - kept: SOI; the JFIF APP0 header (rewritten without its thumbnail); the ICC profile (APP2 `ICC_PROFILE`,
   colour, not identifying); the Adobe APP14 header (its colour-transform flag decides whether the decoder
-  sees YCbCr or RGB, so dropping it would change the pixels); DQT, DHT, DAC, DRI, SOF and SOS with their
+  sees YCbCr or RGB, so dropping it would change the pixels); DQT, DHT, DRI, SOF and SOS with their
   entropy-coded data; EOI.
 - dropped: every other APP segment (Exif, XMP and extended XMP, MPF and FlashPix, IPTC/Photoshop, maker
-  notes, Ducky and other vendor blobs, JFXX thumbnails), COM comments, JPGn extension segments, fill bytes,
-  and anything after EOI (Samsung trailers, MPF's appended images).
+  notes, Ducky and other vendor blobs, JFXX thumbnails), COM comments, JPGn extension segments, DAC (only
+  arithmetic coding uses it, and that is refused), fill bytes, and anything after EOI (Samsung trailers,
+  MPF's appended images).
 
 The walk is also the upload's validity check, and it is cheap enough for every upload (one regular-expression
 pass over the entropy-coded data, about 0.3 ms per MB): segment lengths must fit the file, the frame must be a
@@ -23,7 +24,7 @@ a grey band). Anything wrong raises `RejectedFile` with a reason that names the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from authentic import exif
@@ -49,6 +50,7 @@ _UNSUPPORTED_FRAMES = {
 }
 # A marker inside entropy-coded data: 0xFF followed by anything but a stuffed zero or another (fill) 0xFF.
 _SCAN_MARKER = re.compile(rb"\xff[^\x00\xff]")
+MAX_SEGMENTS = 65_536  # a photo has a few dozen; a file of millions of tiny segments is an attack
 _ICC = b"ICC_PROFILE\x00"
 _XMP = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
 _XMP_GPS = re.compile(rb"GPS(Latitude|Longitude)")
@@ -190,12 +192,18 @@ def _segment_end(data: bytes, code: int, at: int) -> int:
     return end
 
 
-def _scan_data(data: bytes, start: int) -> tuple[int, int]:
-    """Where the entropy-coded data from `start` ends (the offset of the next marker) and its restart count."""
+def _scan_data(data: bytes, start: int, most: int | None) -> tuple[int, int]:
+    """Where the entropy-coded data from `start` ends (the offset of the next marker) and its restart count;
+    more than `most` restart markers is refused as soon as it is seen, so crafted data cannot make us loop."""
     restarts = 0
     for match in _SCAN_MARKER.finditer(data, start):
         code = data[match.start() + 1]
         if 0xD0 <= code <= 0xD7:
+            if most is not None and restarts >= most:
+                raise rejected(
+                    Reason.MALFORMED,
+                    f"the JPEG is corrupt: a scan holds more restart markers than its size implies ({most})",
+                )
             if code != 0xD0 + (restarts & 7):
                 raise rejected(
                     Reason.MALFORMED,
@@ -212,12 +220,15 @@ def _scan_data(data: bytes, start: int) -> tuple[int, int]:
     )
 
 
-def _walk(data: bytes) -> Iterator[_Segment]:
-    """Every segment of the stream in order, scan data and trailing bytes included. Raises on bad structure."""
+def _walk(data: bytes, most_restarts: Callable[[], int | None] = lambda: None) -> Iterator[_Segment]:
+    """Every segment of the stream in order, scan data and trailing bytes included. Raises on bad structure.
+
+    `most_restarts` is asked, after the SOS segment has been consumed, how many restart markers its scan may
+    hold (None: no limit)."""
     if not data.startswith(SOI):
         raise rejected(Reason.MALFORMED, "the JPEG is malformed: it does not start with a start-of-image marker")
     pos = 2
-    while True:
+    for _ in range(MAX_SEGMENTS):
         code, at = _next_marker(data, pos)
         if code == _EOI:
             yield _Segment(_EOI, at, at + 2)
@@ -230,9 +241,10 @@ def _walk(data: bytes) -> Iterator[_Segment]:
         pos = _segment_end(data, code, at)
         yield _Segment(code, at, pos)
         if code == _SOS:
-            stop, restarts = _scan_data(data, pos)
+            stop, restarts = _scan_data(data, pos, most_restarts())
             yield _Segment(_SCAN, pos, stop, restarts)
             pos = stop
+    raise rejected(Reason.MALFORMED, f"the JPEG is malformed: it has more than {MAX_SEGMENTS} segments")
 
 
 def _describe_app(code: int, payload: bytes | memoryview) -> list[str]:
@@ -314,7 +326,7 @@ class _Builder:
         self.view = memoryview(self.data)
 
     def build(self) -> JpegStream:
-        for seg in _walk(self.data):
+        for seg in _walk(self.data, self._most_restarts):
             self._take(seg)
         if self.frame is None or not self.scans:
             raise rejected(Reason.MALFORMED, "the JPEG is malformed: it has no frame header or no image data")
@@ -354,7 +366,9 @@ class _Builder:
         elif code == 0xDD:
             self._dri(seg)
         elif code == 0xCC:
-            self.parts.append(self.view[seg.start : seg.end])
+            # Arithmetic-coding conditioning: meaningless to the Huffman frames accepted here, and libjpeg
+            # errors on bad values, so it goes.
+            self.dropped.append("DAC")
         else:
             self._unsupported(code)
 
@@ -507,14 +521,20 @@ class _Builder:
         if bad:
             raise rejected(Reason.MALFORMED, "the JPEG is malformed: a progressive scan has impossible parameters")
 
-    def _scan(self, seg: _Segment) -> None:
+    def _expected_restarts(self) -> int:
         frame = self.frame
         assert frame is not None  # _sos ran first
-        self.scans += 1
         interval = self.restart_interval
-        expected = _ceil_div(frame.mcu_count(self.pending_scan), interval) - 1 if interval else 0
+        return _ceil_div(frame.mcu_count(self.pending_scan), interval) - 1 if interval else 0
+
+    def _most_restarts(self) -> int:
         # Some encoders close the last interval with a restart marker too.
-        if not expected <= seg.restarts <= expected + (1 if interval else 0):
+        return self._expected_restarts() + (1 if self.restart_interval else 0)
+
+    def _scan(self, seg: _Segment) -> None:
+        self.scans += 1
+        expected = self._expected_restarts()
+        if not expected <= seg.restarts <= self._most_restarts():
             raise rejected(
                 Reason.TRUNCATED,
                 f"the JPEG is truncated or corrupt: scan {self.scans} holds {seg.restarts} of the {expected} "
