@@ -42,13 +42,14 @@ class TrainingOptions:
     max_runtime_seconds: int = 4 * 3600
     use_spot: bool = False
     max_wait_seconds: int = 8 * 3600  # only used with managed spot; must be >= max_runtime_seconds
+    pretrained_weights_url: str = ""  # https URL baked into the training image at build time; empty: from scratch
 
 
 @dataclass(frozen=True)
 class HostingOptions:
     """The multi-model endpoint that serves every brand's live model."""
 
-    instance_type: str = "ml.m5.large"  # CPU: the inference container runs ONNX Runtime, no GPU needed
+    instance_type: str = "ml.c7i.xlarge"  # CPU: ONNX Runtime needs no GPU (see HostingConfig for the sizing)
     instance_count: int = 1
     min_instances: int = 1
     max_instances: int = 2
@@ -167,6 +168,12 @@ KEYS: tuple[_Key, ...] = (
     _Key("trainingMaxRuntimeSeconds", _to_int, _between(60, MAX_TRAINING_SECONDS), "training time limit"),
     _Key("trainingUseSpot", _to_bool, lambda _v: None, "train on managed spot capacity"),
     _Key("trainingMaxWaitSeconds", _to_int, _between(60, MAX_TRAINING_SECONDS), "spot wait + run limit"),
+    _Key(
+        "trainingPretrainedWeightsUrl",
+        lambda v: "" if v in ("", None) else _to_str(v),
+        lambda v: None if v == "" or v.startswith("https://") else "must be empty or an https:// URL",
+        "pretrained detector weights baked into the training image",
+    ),
     _Key("hostingInstanceType", _to_str, _matches(SAGEMAKER_INSTANCE_PATTERN, _INSTANCE_HINT), "endpoint"),
     _Key("hostingInstanceCount", _to_int, _between(1, 100), "endpoint instances at deploy time"),
     _Key("hostingMinInstances", _to_int, _between(1, 100), "autoscaling floor"),
@@ -241,6 +248,7 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
             max_runtime_seconds=_pick(values, "trainingMaxRuntimeSeconds", d_training.max_runtime_seconds),
             use_spot=_pick(values, "trainingUseSpot", d_training.use_spot),
             max_wait_seconds=_pick(values, "trainingMaxWaitSeconds", d_training.max_wait_seconds),
+            pretrained_weights_url=_pick(values, "trainingPretrainedWeightsUrl", d_training.pretrained_weights_url),
         ),
         hosting=HostingOptions(
             instance_type=_pick(values, "hostingInstanceType", d_hosting.instance_type),

@@ -71,7 +71,14 @@ class ServiceStack(cdk.Stack):
             "Training",
             dataset_bucket=stateful.dataset_bucket,
             artifacts_bucket=stateful.artifacts_bucket,
-            config=TrainingConfig(),
+            config=TrainingConfig(
+                instance_type=config.training.instance_type,
+                volume_size_gb=config.training.volume_gb,
+                max_runtime_seconds=config.training.max_runtime_seconds,
+                use_spot=config.training.use_spot,
+                max_wait_seconds=config.training.max_wait_seconds,
+                pretrained_weights_url=config.training.pretrained_weights_url,
+            ),
         )
         hosting = MultiModelHosting(
             self,
