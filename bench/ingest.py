@@ -1,7 +1,8 @@
 """Ingest image normalisation against the naive baseline, over every real phone photo in ../shared/data/exif.
 
 Baseline: Pillow open -> ImageOps.exif_transpose -> save JPEG quality 95. Project: `normalise_image`, end to
-end (structural walk, re-encode where needed, canonical rebuild, SHA-256). Each photo is timed REPETITIONS
+end (structural walk, re-encode where needed, canonical rebuild; the SHA-256 the ingest records is computed on
+first use and timed separately as sha256_ms). Each photo is timed REPETITIONS
 times, baseline and project interleaved; medians. The headline figures use process CPU time, which other jobs
 on a shared machine cannot inflate (both sides are single-threaded, CPU-bound and do no I/O); the wall-clock
 figures are reported beside them. Figures:

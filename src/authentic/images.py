@@ -27,6 +27,7 @@ identifying) does.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from collections.abc import Callable, Sequence
@@ -91,7 +92,12 @@ class NormalisedImage:
     size: ImageSize  # upright size of `data`
     orientation: int  # the Exif orientation that was applied (1 if none)
     lossless: bool  # True when `data` decodes to exactly the source's pixels (oriented): nothing re-quantised
-    sha256: str  # hex digest of `data`
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """Hex digest of `data`: the dataset's identity for duplicates. Computed on first use, since hashing
+        costs more than the whole byte-level normalisation of an upright photo and not every caller needs it."""
+        return hashlib.sha256(self.data).hexdigest()
 
 
 def normalise_image(data: bytes, *, max_bytes: int, max_pixels: int) -> NormalisedImage:
@@ -452,5 +458,4 @@ def _result(
         size=size,
         orientation=orientation,
         lossless=lossless,
-        sha256=hashlib.sha256(data).hexdigest(),
     )
