@@ -36,6 +36,12 @@ ENDPOINT_NAME = "authentic-local"
 _VISIBILITY_SECONDS = 5
 
 
+def consumer(source: wiring.EventSource) -> str:
+    """The function the wiring subscribes to an event source (the CDK stack reads the same table)."""
+    (name,) = [event.function for event in wiring.EVENTS if event.source is source]
+    return name
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -224,7 +230,7 @@ class LocalRuntime:
             record["messageId"] = message["MessageId"]
             record["receiptHandle"] = message["ReceiptHandle"]
         try:
-            result = self.functions.invoke("ingest", event)
+            result = self.functions.invoke(consumer(wiring.EventSource.UPLOADS_CREATED), event)
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         except Exception:
             log.exception("the ingest handler failed for a whole batch")
@@ -278,7 +284,7 @@ class LocalRuntime:
         event = training_state_change(description)
         if wiring.matches(wiring.training_state_pattern(self.settings.job_prefix), event):
             try:
-                self.functions.invoke("promotion", event)
+                self.functions.invoke(consumer(wiring.EventSource.TRAINING_STATE), event)
             except Exception:
                 log.exception("the promotion handler failed for %s", job.name)
         self.jobs_ended.append(job)
