@@ -106,3 +106,16 @@ def test_the_container_program_serves_and_stops_on_sigterm(inference_model_dir: 
     assert "serving on 127.0.0.1" in output
     assert "model loaded: m" in output
     assert "stopped on SIGTERM" in output
+
+
+def test_background_server_answers_without_a_delayed_ack_stall() -> None:
+    """Responses go out at once (TCP_NODELAY): no ~40 ms wait on the client's delayed ACK per request."""
+    settings = ServerSettings(workers=1, memory_budget_bytes=64 * 1024 * 1024)
+    with BackgroundServer(create_app(settings)) as server, httpx.Client(base_url=server.url) as http:
+        http.get("/ping")
+        timings = []
+        for _ in range(15):
+            started = time.perf_counter()
+            http.get("/ping")
+            timings.append(time.perf_counter() - started)
+    assert sorted(timings)[len(timings) // 2] < 0.02
