@@ -166,8 +166,12 @@ class ServerSettings:
 
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface; SageMaker connects from outside
     port: int = DEFAULT_PORT
-    workers: int = 1  # detections that run at once (threads)
-    intra_op_threads: int = 1  # ONNX Runtime threads per detection
+    # Detections that run at once (threads): one per core, since decoding a photo is single-threaded.
+    workers: int = 1
+    # ONNX Runtime threads per detection: two halve a lone request's inference, and since inference is about a
+    # third of a request, busy workers seldom overlap there; more would add an idle thread per loaded model
+    # (sessions own their thread pools; ORT's shared global pool spins and was slower when measured).
+    intra_op_threads: int = 1
     memory_budget_bytes: int = 1024 * MiB
     evict_lru: bool = False
     model_memory_factor: float = 1.5  # resident bytes per byte of model.onnx (weights, prepacks, graph)
@@ -184,7 +188,7 @@ class ServerSettings:
         """Settings for this machine, overridable by environment variables:
 
         SAGEMAKER_BIND_TO_PORT, SAGEMAKER_MODEL_SERVER_WORKERS (concurrent detections, default: the cores),
-        AUTHENTIC_INTRA_OP_THREADS (default: cores / workers), AUTHENTIC_MEMORY_BUDGET_MB (default: 75% of
+        AUTHENTIC_INTRA_OP_THREADS (default: 2, or 1 on a single core), AUTHENTIC_MEMORY_BUDGET_MB (default: 75% of
         the container's memory), AUTHENTIC_EVICT_LRU, AUTHENTIC_MAX_BODY_MB, AUTHENTIC_MAX_PIXELS.
         """
         env = os.environ if environ is None else environ
@@ -195,7 +199,7 @@ class ServerSettings:
         return cls(
             port=_env_int(env, "SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT),
             workers=workers,
-            intra_op_threads=_env_int(env, "AUTHENTIC_INTRA_OP_THREADS", max(1, cpus // workers)),
+            intra_op_threads=_env_int(env, "AUTHENTIC_INTRA_OP_THREADS", min(2, cpus)),
             memory_budget_bytes=budget_mb * MiB,
             evict_lru=_env_bool(env, "AUTHENTIC_EVICT_LRU", False),
             max_body_bytes=_env_int(env, "AUTHENTIC_MAX_BODY_MB", 8) * MiB,

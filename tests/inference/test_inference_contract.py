@@ -301,3 +301,35 @@ def test_a_model_in_use_is_never_evicted(model_copies: list[Path]) -> None:
         assert getattr(refused.value, "status", None) == 507
     registry.load("c", str(model_copies[2]))  # once idle, "a" (least recently used) makes room
     assert [m.name for m in registry.page(10, None)[0]] == ["b", "c"]
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+
+def test_settings_for_host_read_the_environment() -> None:
+    settings = ServerSettings.for_host(
+        {
+            "SAGEMAKER_BIND_TO_PORT": "9001",
+            "SAGEMAKER_MODEL_SERVER_WORKERS": "3",
+            "AUTHENTIC_INTRA_OP_THREADS": "1",
+            "AUTHENTIC_MEMORY_BUDGET_MB": "300",
+            "AUTHENTIC_EVICT_LRU": "true",
+        }
+    )
+    assert (settings.port, settings.workers, settings.intra_op_threads) == (9001, 3, 1)
+    assert (settings.memory_budget_bytes, settings.evict_lru) == (300 * MiB, True)
+    defaults = ServerSettings.for_host({})
+    assert defaults.port == 8080
+    assert defaults.workers >= 1
+    assert 1 <= defaults.intra_op_threads <= 2
+    assert defaults.memory_budget_bytes >= 64 * MiB
+    assert defaults.evict_lru is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SAGEMAKER_MODEL_SERVER_WORKERS", "0"), ("AUTHENTIC_MEMORY_BUDGET_MB", "lots"), ("AUTHENTIC_EVICT_LRU", "maybe")],
+)
+def test_settings_refuse_bad_environment_values(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        ServerSettings.for_host({name: value})
