@@ -169,7 +169,8 @@ def render_single(
     canvas = _background(rng, width, height)
     _add_distractors(rng, canvas, count=int(rng.integers(0, 3)))
     look = by_id[class_id].effective_role == "counterfeit"
-    product = _product(rng, counterfeit=look, size=int(min(width, height) * rng.uniform(0.45, 0.7)))
+    # The same scale range as the training photos: a held-out photo tests the model, not its extrapolation.
+    product = _product(rng, counterfeit=look, size=int(min(width, height) * rng.uniform(0.3, 0.48)))
     x = (width - product.width) // 2 + int(rng.integers(-width // 10, width // 10 + 1))
     y = (height - product.height) // 2 + int(rng.integers(-height // 10, height // 10 + 1))
     box = _paste(canvas, product, x, y, class_id=class_id, rng=rng)

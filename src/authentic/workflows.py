@@ -173,7 +173,11 @@ def annotate(photo: Path, answer: dict[str, Any], out: Path) -> Path:
     font_size = max(12, round(16 * scale))
     font = ImageFont.load_default(size=font_size)
     width = max(2, round(3 * scale))
-    for detection in answer.get("detections", []):
+    detections = answer.get("detections", [])
+    shown = [d for d in detections if d.get("counts", True)] or detections[
+        :1
+    ]  # the verdict's boxes, or the best near miss
+    for detection in shown:
         box = detection["box"]
         left, top = float(box.get("left", box.get("x1", 0))), float(box.get("top", box.get("y1", 0)))
         right = float(box.get("right", box.get("x2", left + float(box.get("width", 0)))))
