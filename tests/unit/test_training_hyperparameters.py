@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from authentic.errors import InvalidInput
 from authentic.training.hyperparameters import Hyperparameters, parse_hyperparameters
-from authentic.training.recipe import close_mosaic_epochs, train_args, ultralytics_default_args
+from authentic.training.recipe import auto_batch, close_mosaic_epochs, train_args, ultralytics_default_args
 
 
 def test_defaults() -> None:
     hp = parse_hyperparameters({})
     assert hp == Hyperparameters()
     assert hp.model_yaml == "yolo11n.yaml"
-    assert hp.device == "auto" and hp.imgsz == 0 and hp.weights == ""
+    assert hp.device == "auto" and hp.imgsz == 0 and hp.batch == 0 and hp.weights == ""
 
 
 def test_strings_are_parsed_into_types() -> None:
@@ -57,7 +59,7 @@ def test_sagemaker_own_keys_are_ignored() -> None:
         ({"epochs": "0"}, "epochs='0': must be between 1 and 1000"),
         ({"epochs": "2.5"}, "epochs='2.5': expected an integer"),
         ({"epochs": "true"}, "epochs='true': expected an integer"),
-        ({"batch": "-1"}, "batch='-1': must be between 1 and 512"),
+        ({"batch": "-1"}, "batch='-1': must be between 0 and 512"),
         ({"imgsz": "100"}, "imgsz='100': expected 'auto' or a multiple of 32"),
         ({"val_fraction": "0"}, "val_fraction='0': must be greater than 0"),
         ({"val_fraction": "nan"}, "val_fraction='nan': expected a finite number"),
@@ -83,10 +85,18 @@ def test_every_problem_is_named_at_once() -> None:
 def test_recipe_turns_off_accumulation_and_closes_mosaic_for_the_last_quarter(tmp_path) -> None:  # type: ignore[no-untyped-def]
     hp = parse_hyperparameters({"epochs": "40", "batch": "8", "patience": "0"})
     args = train_args(
-        hp, data_yaml=tmp_path / "d.yaml", imgsz=320, device="cpu", project=tmp_path, name="r", weights=None
+        hp,
+        data_yaml=tmp_path / "d.yaml",
+        imgsz=320,
+        device="cpu",
+        project=tmp_path,
+        name="r",
+        weights=None,
+        train_images=1000,
     )
     assert args["nbs"] == args["batch"] == 8
-    assert args["close_mosaic"] == 10
+    assert args["close_mosaic"] == 20
+    assert args["hsv_s"] < 0.7 and args["hsv_h"] < 0.015 and args["cls"] > 0.5
     assert args["patience"] == 41  # 0: never stop early
     assert args["pretrained"] is False and args["model"] == "yolo11n.yaml"
     assert args["amp"] is False and args["device"] == "cpu"
@@ -96,6 +106,24 @@ def test_recipe_turns_off_accumulation_and_closes_mosaic_for_the_last_quarter(tm
     assert "nbs" not in baseline and "optimizer" not in baseline and baseline["epochs"] == 100
 
 
-@pytest.mark.parametrize(("epochs", "closed"), [(1, 0), (2, 1), (4, 3), (10, 3), (40, 10), (100, 25)])
+@pytest.mark.parametrize(("images", "batch"), [(1, 4), (15, 4), (100, 4), (199, 4), (200, 8), (400, 16), (9000, 16)])
+def test_auto_batch_gives_about_25_steps_per_epoch(images: int, batch: int) -> None:
+    assert auto_batch(images) == batch
+    assert (
+        train_args(
+            Hyperparameters(),
+            data_yaml=Path("d.yaml"),
+            imgsz=320,
+            device="cpu",
+            project=Path("p"),
+            name="n",
+            weights=None,
+            train_images=images,
+        )["batch"]
+        == batch
+    )
+
+
+@pytest.mark.parametrize(("epochs", "closed"), [(1, 0), (2, 1), (4, 3), (5, 3), (10, 5), (40, 20), (100, 50)])
 def test_close_mosaic_epochs(epochs: int, closed: int) -> None:
     assert close_mosaic_epochs(epochs) == closed

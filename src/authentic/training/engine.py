@@ -1,7 +1,7 @@
 """Training with `ultralytics`: one run, resumable from the checkpoint directory, with stable progress lines.
 
-Call `authentic.offline.prepare_offline()` before this module is imported (the program does): ultralytics reads
-its environment at import time.
+Call `prepare_ultralytics()` before anything imports ultralytics (the program does): ultralytics reads its
+environment at import time. This module itself imports it only inside functions.
 
 Progress: after every epoch one line on stdout, always in this form (SageMaker metric definitions parse it):
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -94,6 +96,32 @@ class TrainResult:
 
 
 EpochCallback = Callable[[EpochReport, Any], None]
+
+
+def prepare_ultralytics() -> None:
+    """Make ultralytics offline before it is first imported (`authentic.offline.prepare_offline`), then make sure
+    nothing it does can reach out.
+
+    ultralytics looks for its fonts in `USER_CONFIG_DIR` (`$YOLO_CONFIG_DIR/Ultralytics`) and asks GitHub for
+    them when they are missing, so they are put there too; every integration and telemetry switch is turned off.
+    """
+    from authentic.offline import prepare_offline  # noqa: PLC0415
+
+    try:
+        config_dir = prepare_offline()
+    except KeyError as exc:  # a settings key this ultralytics version does not have; the rest is done
+        LOGGER.debug("offline preparation: %s", exc)
+        config_dir = Path(os.environ["YOLO_CONFIG_DIR"])
+    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR  # noqa: PLC0415
+
+    for font in ("Arial.ttf", "Arial.Unicode.ttf"):
+        source, target = config_dir / font, Path(USER_CONFIG_DIR) / font
+        if source.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    settings: Any = SETTINGS
+    off = ("sync", "clearml", "comet", "dvc", "hub", "mlflow", "neptune", "raytune", "tensorboard", "wandb")
+    settings.update({key: False for key in off if key in settings})
 
 
 def run_training(
@@ -189,8 +217,6 @@ def _checkpoint_epoch(path: Path) -> int | None:
 
 
 def _clear_run(run_dir: Path) -> None:
-    import shutil  # noqa: PLC0415
-
     shutil.rmtree(run_dir)
 
 

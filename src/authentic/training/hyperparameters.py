@@ -25,14 +25,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """What one training job may set. `imgsz=0` means "auto": the images' long side, capped at 640."""
+    """What one training job may set. `imgsz=0` and `batch=0` mean "auto" (see `program.auto_imgsz` and
+    `recipe.auto_batch`)."""
 
     model: str = "yolo11n"
     weights: str = ""  # a .pt checkpoint path; empty: the image's baked weights for the model if any, else scratch
     epochs: int = 40
     patience: int = 15  # epochs without validation improvement before stopping; 0 never stops early
     imgsz: int = 0
-    batch: int = 16
+    batch: int = 0  # 0: auto, from the training set's size (recipe.auto_batch); also the nominal batch
     seed: int = 0
     val_fraction: float = 0.2
     min_images_per_class: int = 10
@@ -154,6 +155,12 @@ def _imgsz(value: Any) -> int:
     return number
 
 
+def _batch(value: Any) -> int:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return 0
+    return _int(0, 512)(value)
+
+
 def _device(value: Any) -> str:
     text = str(value).strip().lower()
     if not DEVICE_PATTERN.fullmatch(text):
@@ -177,7 +184,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "epochs": _int(1, 1000),
     "patience": _int(0, 1000),
     "imgsz": _imgsz,
-    "batch": _int(1, 512),
+    "batch": _batch,
     "seed": _int(0, 2**31 - 1),
     "val_fraction": _float(0.0, 0.5, low_open=True),
     "min_images_per_class": _int(2, 100_000),

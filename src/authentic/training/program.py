@@ -110,7 +110,9 @@ def train_job(paths: MlPaths) -> dict[str, Any]:
     device = resolve_device(hp.device)
     weights = resolve_weights(hp)
 
-    _prepare_offline()
+    from authentic.training.engine import prepare_ultralytics  # noqa: PLC0415
+
+    prepare_ultralytics()
     from authentic.training.convert import write_yolo_layout  # noqa: PLC0415
     from authentic.training.engine import EpochReport, run_training  # noqa: PLC0415
     from authentic.training.evaluate import evaluate_model  # noqa: PLC0415
@@ -129,7 +131,7 @@ def train_job(paths: MlPaths) -> dict[str, Any]:
 
     args = train_args(
         hp, data_yaml=layout.data_yaml, imgsz=imgsz, device=device, project=paths.checkpoints, name="yolo",
-        weights=weights,
+        weights=weights, train_images=layout.train_images,
     )  # fmt: skip
     result = run_training(args, checkpoints_dir=paths.checkpoints, on_epoch=progress)
 
@@ -291,31 +293,6 @@ def _setup_logging() -> None:
         handler._authentic = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     LOGGER.setLevel(logging.INFO)
-
-
-def _prepare_offline() -> None:
-    """Offline environment before ultralytics is imported; then make sure nothing it does can reach out.
-
-    ultralytics looks for its fonts in `USER_CONFIG_DIR` (`$YOLO_CONFIG_DIR/Ultralytics`) and asks GitHub for
-    them when missing, so they are put there too; every integration callback and telemetry switch is turned off.
-    """
-    from authentic.offline import prepare_offline  # noqa: PLC0415
-
-    try:
-        config_dir = prepare_offline()
-    except KeyError as exc:  # a settings key this ultralytics version does not have; the rest is done
-        LOGGER.debug("offline preparation: %s", exc)
-        config_dir = Path(os.environ["YOLO_CONFIG_DIR"])
-    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR  # noqa: PLC0415
-
-    for font in ("Arial.ttf", "Arial.Unicode.ttf"):
-        source, target = config_dir / font, Path(USER_CONFIG_DIR) / font
-        if source.is_file() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-    settings: Any = SETTINGS
-    off = ("sync", "clearml", "comet", "dvc", "hub", "mlflow", "neptune", "raytune", "tensorboard", "wandb")
-    settings.update({key: False for key in off if key in settings})
 
 
 def _check_input_config(path: Path) -> None:

@@ -1,13 +1,20 @@
 """The project's training recipe: how `Hyperparameters` become `ultralytics` trainer arguments.
 
-The defaults are tuned for what brands upload: tens to a few hundred photos per class, trained from scratch
-or fine-tuned from baked-in weights. What differs from ultralytics' own defaults, and why (bench/train.py
-measures the effect):
-- No gradient accumulation (`nbs` = batch). ultralytics accumulates to a nominal batch of 64, so 100 images
-  give under two optimizer steps per epoch; small datasets then need several times more epochs to converge.
-- AdamW at a fixed lr0 instead of `optimizer=auto` (which also picks AdamW here but at a smaller, class-count
-  dependent rate), a one-epoch warm-up instead of three, and a cosine decay to the end of the run.
-- Mosaic is closed for the last quarter of the run (at least 3 epochs) so the final epochs see whole photos.
+The defaults are tuned for what brands upload: tens to a few hundred photos per class, where what matters is
+telling a genuine product from a close copy, trained from scratch or fine-tuned from baked-in weights. What
+differs from ultralytics' own defaults, and why (bench/train.py measures the effect):
+- No gradient accumulation (`nbs` = batch), and a batch that follows the training set's size (`auto_batch`:
+  about 25 optimizer steps per epoch, batch 4 to 16): ultralytics accumulates to a nominal batch of 64, so 100
+  photos give under two optimizer steps per epoch, and a from-scratch detector needs about 90 steps before it
+  reports any box above the validation threshold.
+- Colour is evidence: a counterfeit often differs from the genuine product by a shade. ultralytics' default
+  colour jitter (saturation +-70%, hue +-1.5%) teaches the model to ignore exactly that, so it is reduced to
+  saturation +-30% and hue +-0.5% (brightness jitter stays: lighting varies).
+- The classification loss counts double (`cls=1.0`): finding the product is easy, telling genuine from
+  counterfeit is the task.
+- AdamW at a fixed lr0 instead of `optimizer=auto` (which also picks AdamW here, at a rate that depends on the
+  class count), a one-epoch warm-up instead of three, cosine decay to the end of the run.
+- Mosaic (which shrinks objects and their print) is closed for the second half of the run (at least 3 epochs).
 - Images cached in RAM (ultralytics checks free memory first), AMP off on CPU and bf16 on GPUs that support it
   (ultralytics' fp16 AMP check downloads a checkpoint, which this offline image must never do).
 """
@@ -31,10 +38,23 @@ PROJECT_RECIPE: dict[str, Any] = {
     "warmup_epochs": 1.0,
     "warmup_bias_lr": 0.0,
     "mosaic": 1.0,
+    "hsv_h": 0.005,
+    "hsv_s": 0.3,
+    "hsv_v": 0.4,
+    "cls": 1.0,
     "cache": "ram",
 }
-CLOSE_MOSAIC_FRACTION = 0.25
+CLOSE_MOSAIC_FRACTION = 0.5
+STEPS_PER_EPOCH = 25
+MIN_BATCH, MAX_BATCH = 4, 16
 MIN_CLOSE_MOSAIC = 3
+
+
+def auto_batch(train_images: int) -> int:
+    """A power of two giving about `STEPS_PER_EPOCH` optimizer steps per epoch, between 4 and 16."""
+    wanted = max(train_images, 1) / STEPS_PER_EPOCH
+    power = 2 ** max(0, math.floor(math.log2(wanted))) if wanted >= 1 else 1
+    return max(MIN_BATCH, min(MAX_BATCH, power))
 
 
 def close_mosaic_epochs(epochs: int) -> int:
@@ -74,8 +94,10 @@ def train_args(
     project: Path,
     name: str,
     weights: Path | None,
+    train_images: int,
 ) -> dict[str, Any]:
     """The full ultralytics argument set for one training run with the project's recipe."""
+    batch = hp.batch or auto_batch(train_images)
     args: dict[str, Any] = {
         **common_args(data_yaml=data_yaml, project=project, name=name),
         **runtime_args(device),
@@ -85,8 +107,8 @@ def train_args(
         "epochs": hp.epochs,
         "patience": hp.patience if hp.patience > 0 else hp.epochs + 1,
         "imgsz": imgsz,
-        "batch": hp.batch,
-        "nbs": hp.batch,
+        "batch": batch,
+        "nbs": batch,
         "seed": hp.seed,
         "close_mosaic": close_mosaic_epochs(hp.epochs),
     }
