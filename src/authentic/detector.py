@@ -143,7 +143,9 @@ def decode_image(
         image = Image.open(io.BytesIO(data), formats=[fmt])
     except Image.DecompressionBombError as exc:
         raise InvalidImage(f"the {label} image is too large to decode safely: {exc}") from exc
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ImportError):
+        # ImportError: in a process that imported ultralytics, Image.open is patched to fetch a HEIF plugin
+        # (pi_heif) when Pillow cannot identify the bytes; the bytes are just as unidentifiable.
         raise InvalidImage(f"the body is not a {label} image (its bytes do not start like one)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"the body is not a decodable {label} image: {exc}") from exc

@@ -91,8 +91,9 @@ def _train(work: Path, target: Path) -> None:
 def inference_model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model directory as SageMaker unpacks the artifact: model.onnx, labels.json, metrics.json (and the
     PyTorch weights, for comparisons)."""
+    cache = getattr(request.config, "cache", None)  # absent under `-p no:cacheprovider`
     key = f"authentic-inference-{RECIPE}-ultralytics-{version('ultralytics')}"
-    cached = Path(request.config.cache.mkdir(key)) / "model"
+    cached = Path(cache.mkdir(key)) / "model" if cache is not None else tmp_path_factory.mktemp("uncached") / "model"
     if not (cached / "model.onnx").is_file():
         work = tmp_path_factory.mktemp("tiny-train")
         _train(work, work / "model")

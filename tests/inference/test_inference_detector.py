@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from inference_helpers import encode
+from inference_helpers import encode, prepare_ultralytics
 from PIL import Image
 
 from authentic.detector import (
@@ -222,3 +222,11 @@ def test_thresholds_and_roles_come_from_the_artifact(tmp_path: Path, inference_m
         ("stitch", "counterfeit", 0.6),
     ]
     assert info.threshold_source == "metrics"
+
+
+def test_unidentifiable_bytes_are_invalid_even_after_ultralytics_patched_pillow() -> None:
+    prepare_ultralytics()
+    import ultralytics.utils.patches  # noqa: F401 - replaces PIL.Image.open with a HEIF-plugin-fetching wrapper
+
+    with pytest.raises(InvalidImage, match="not a JPEG image"):
+        decode_image(b"\xff\xd8\xff garbage", "image/jpeg")
