@@ -26,7 +26,7 @@ from authentic.synthetic import generate_brand, render_single, render_unrelated
 
 BRAND = "acme"
 CATEGORIES = (Category(0, "acme-shoe", "genuine"), Category(1, "acme-shoe-fake", "counterfeit"))
-DEMO_EPOCHS = 30
+DEMO_EPOCHS = 50
 DEMO_IMGSZ = 320
 DEMO_BATCH = 4  # ~48 training photos: 12 optimizer steps an epoch; batch 16 gives 3 and learns nothing in 30 epochs
 

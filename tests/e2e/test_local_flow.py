@@ -145,3 +145,39 @@ def _wait(client: ApiClient, job_name: str, timeout: float = 600) -> dict[str, A
             return job
         time.sleep(1)
     raise TimeoutError(job_name)
+
+
+def test_the_cli_drives_the_same_runtime(
+    client: ApiClient, runtime: LocalRuntime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from authentic import cli
+
+    _wait_for_live(client)
+    api = ["--api", runtime.api_url, "--brand", BRAND]
+    assert cli.main(["models", *api]) == 0
+    assert "live version 1" in capsys.readouterr().out
+
+    assert cli.main(["uploads", *api]) == 0
+    out = capsys.readouterr().out
+    assert "rejected" in out and "broken.jpg" in out
+
+    photo = tmp_path / "shopper.jpg"
+    render_single(photo, class_id=1, seed=11, image_size=128, sideways=True)
+    annotated = tmp_path / "verdict.jpg"
+    assert cli.main(["verify", str(photo), *api, "--annotate", str(annotated)]) == 0
+    assert capsys.readouterr().out.split(":")[0] in ("GENUINE", "COUNTERFEIT", "INCONCLUSIVE")
+    with Image.open(annotated) as drawn, Image.open(photo) as shot:
+        assert drawn.size == (shot.height, shot.width)  # drawn on the upright photo (stored sideways, Exif 6)
+
+    assert cli.main(["policy", *api, "--set", "counterfeit:role=counterfeit,threshold=0.4"]) == 0
+    assert "counterfeit: counterfeit, threshold 0.40 (from the policy)" in capsys.readouterr().out
+    assert cli.main(["promote", *api, "7"]) == 1
+    assert "no model version 7" in capsys.readouterr().err
+
+
+def _wait_for_live(client: ApiClient, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not (client.models(BRAND).get("live") or {}).get("version"):
+        if time.monotonic() > deadline:
+            raise TimeoutError("no live model")
+        time.sleep(1)
