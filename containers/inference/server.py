@@ -315,12 +315,18 @@ class ModelRegistry:
                 f"the whole budget is {self.budget_bytes / MiB:.0f} MiB"
             )
         if self.evict_lru:
-            for victim in [m for m in self._models.values() if m.in_flight == 0]:
-                if self._used() + cost <= self.budget_bytes:
+            victims, freed = [], 0
+            for model in self._models.values():  # least recently used first; never one serving a request
+                if self._used() - freed + cost <= self.budget_bytes:
                     break
-                del self._models[victim.name]
-                self._evictions += 1
-                LOG.info("model evicted (least recently used): %s", victim.name)
+                if model.in_flight == 0:
+                    victims.append(model.name)
+                    freed += model.cost_bytes
+            if self._used() - freed + cost <= self.budget_bytes:  # evict only when that makes enough room
+                for victim in victims:
+                    del self._models[victim]
+                    self._evictions += 1
+                    LOG.info("model evicted (least recently used): %s", victim)
         used = self._used()
         if used + cost > self.budget_bytes:
             self._refusals += 1
@@ -329,6 +335,8 @@ class ModelRegistry:
                 f"the {self.budget_bytes / MiB:.0f} MiB budget is free: unload a model first"
             )
         free = self.free_memory()
+        if free is not None:
+            free -= sum(self._loading.values())  # loads under way have not allocated their memory yet
         if free is not None and free - cost < self.min_free_bytes:
             self._refusals += 1
             raise InsufficientMemory(

@@ -333,3 +333,32 @@ def test_settings_for_host_read_the_environment() -> None:
 def test_settings_refuse_bad_environment_values(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         ServerSettings.for_host({name: value})
+
+
+def test_eviction_happens_only_when_it_makes_enough_room(model_copies: list[Path]) -> None:
+    registry = ModelRegistry(budget_bytes=40 * MiB, evict_lru=True)
+    registry.load("a", str(model_copies[0]))
+    registry.load("b", str(model_copies[1]))
+    with registry.use("b"):  # "a" alone is idle: evicting it frees enough for "c"
+        registry.load("c", str(model_copies[2]))
+    assert [m.name for m in registry.page(10, None)[0]] == ["b", "c"]
+    with registry.use("b"), registry.use("c"), pytest.raises(Exception, match="unload a model first"):
+        registry.load("d", str(model_copies[3]))  # nothing idle: refused, and nothing was evicted
+    assert [m.name for m in registry.page(10, None)[0]] == ["b", "c"]
+    assert registry.stats().evictions == 1
+
+
+def test_no_model_is_evicted_when_evicting_every_idle_one_would_not_make_room(tmp_path: Path) -> None:
+    def model_dir(name: str, size_mb: int) -> str:
+        directory = tmp_path / name
+        directory.mkdir()
+        with (directory / "model.onnx").open("wb") as handle:
+            handle.truncate(size_mb * MiB)  # only its size matters to the budget
+        return str(directory)
+
+    registry = ModelRegistry(budget_bytes=40 * MiB, evict_lru=True, loader=lambda path, options: object())  # type: ignore[arg-type,return-value]
+    registry.load("a", model_dir("a", 10))  # 17 MiB each
+    registry.load("b", model_dir("b", 10))
+    with registry.use("b"), pytest.raises(Exception, match="unload a model first"):
+        registry.load("big", model_dir("big", 20))  # 32 MiB: evicting "a" leaves 17 + 32 > 40
+    assert [m.name for m in registry.page(10, None)[0]] == ["a", "b"]
