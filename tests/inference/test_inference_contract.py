@@ -356,7 +356,7 @@ def test_no_model_is_evicted_when_evicting_every_idle_one_would_not_make_room(tm
             handle.truncate(size_mb * MiB)  # only its size matters to the budget
         return str(directory)
 
-    registry = ModelRegistry(budget_bytes=40 * MiB, evict_lru=True, loader=lambda path, options: object())  # type: ignore[arg-type,return-value]
+    registry = ModelRegistry(budget_bytes=40 * MiB, evict_lru=True, loader=lambda path, options: object())
     registry.load("a", model_dir("a", 10))  # 17 MiB each
     registry.load("b", model_dir("b", 10))
     with registry.use("b"), pytest.raises(Exception, match="unload a model first"):
