@@ -13,8 +13,12 @@ with the settings it picks for this host; 50 brands each get their own model dir
   JSON says so.
 - concurrent_over_sequential: requests per second with 8 concurrent clients spread over the 50 brands,
   versus one client sending the same requests one after another (target >= 1.3). Baseline and project are
-  the same server: the figure is what concurrency buys. Median of ROUNDS alternating rounds.
+  the same server: the figure is what concurrency buys. Median over ROUNDS rounds of the ratio within a round
+  (a sequential and a concurrent run back to back, so both meet the same load from other jobs).
 - p99_over_p50: latency percentiles of the concurrent runs (target <= 3).
+
+Other jobs on a shared machine take CPU from both runs; the server's CPU time per request and the cores it
+kept busy in each mode (from /proc) are reported too: they show whether the server itself scales.
 
 Prints its figures and, as the last line, one JSON object.
 """
@@ -38,8 +42,8 @@ from bench.verify import DATA, OUT, nano_model, server_process
 
 BRANDS = 50
 CLIENTS = 8
-ROUNDS = 3
-REQUESTS_PER_ROUND = 120
+ROUNDS = 5
+REQUESTS_PER_ROUND = 80
 GIB = 1024**3
 MIB = 1024**2
 
@@ -125,29 +129,41 @@ def _concurrent(url: str, requests: list[tuple[str, bytes]]) -> tuple[float, lis
     return len(requests) / (time.perf_counter() - started), latencies
 
 
-def _throughput(url: str, photos: Sequence[Path]) -> dict[str, Any]:
+def _throughput(url: str, photos: Sequence[Path], pid: int) -> dict[str, Any]:
     requests = _requests(photos)
     _concurrent(url, requests[: CLIENTS * 2])  # warm every worker thread and connection
-    sequential, concurrent, ratios, tails = [], [], [], []
+    sequential, concurrent, ratios, tails, seq_cores, conc_cores, cpu_ms = [], [], [], [], [], [], []
     for round_index in range(ROUNDS):
-        seq_rps, _ = _sequential(url, requests)
-        conc_rps, latencies = _concurrent(url, requests)
+        runs = []
+        for run in (_sequential, _concurrent):
+            cpu, started = _cpu_seconds(pid), time.perf_counter()
+            rps, latencies = run(url, requests)
+            wall, used = time.perf_counter() - started, _cpu_seconds(pid) - cpu
+            runs.append((rps, latencies, used / wall))
+            cpu_ms.append(used * 1e3 / len(requests))
+        (seq_rps, _, seq_used), (conc_rps, latencies, conc_used) = runs
         p50, p99 = np.percentile(latencies, [50, 99])
         sequential.append(seq_rps)
         concurrent.append(conc_rps)
         ratios.append(conc_rps / seq_rps)
         tails.append(p99 / p50)
+        seq_cores.append(seq_used)
+        conc_cores.append(conc_used)
         print(
             f"round {round_index + 1}: sequential {seq_rps:5.1f} req/s, {CLIENTS} clients {conc_rps:5.1f} req/s "
-            f"(x{conc_rps / seq_rps:4.2f}); concurrent latency p50 {p50 * 1e3:6.1f} ms p99 {p99 * 1e3:6.1f} ms",
+            f"(x{conc_rps / seq_rps:4.2f}); concurrent latency p50 {p50 * 1e3:6.1f} ms p99 {p99 * 1e3:6.1f} ms; "
+            f"server cores busy {seq_used:4.2f} -> {conc_used:4.2f}; load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     return {
         "sequential_rps_median": round(statistics.median(sequential), 2),
         "concurrent_rps_median": round(statistics.median(concurrent), 2),
-        "concurrent_over_sequential": round(statistics.median(concurrent) / statistics.median(sequential), 3),
+        "concurrent_over_sequential": round(statistics.median(ratios), 3),
         "concurrent_over_sequential_per_round": [round(r, 3) for r in ratios],
         "p99_over_p50": round(statistics.median(tails), 3),
+        "server_cores_busy_sequential_median": round(statistics.median(seq_cores), 3),
+        "server_cores_busy_concurrent_median": round(statistics.median(conc_cores), 3),
+        "server_cpu_ms_per_request_median": round(statistics.median(cpu_ms), 2),
     }
 
 
@@ -215,6 +231,7 @@ def main() -> int:
     if not photos:
         print(f"no phone photos under {DATA}")
         return 1
+    started_load = os.getloadavg()[0]  # other jobs on the machine compete for the same cores
     model = nano_model()
     dirs = _brand_dirs(model.model_dir, BRANDS)
     print(f"{BRANDS} brands, nano model ({(model.model_dir / 'model.onnx').stat().st_size / MIB:.1f} MiB ONNX)")
@@ -227,7 +244,7 @@ def main() -> int:
             f"max {max(load_ms):.1f} ms over {len(load_ms)} models; server CPU {load_cpu_ms:.1f} ms per load",
             flush=True,
         )
-        throughput = _throughput(url, photos)
+        throughput = _throughput(url, photos, process.pid)
     residency = _residency(dirs)
     summary = {
         "benchmark": "mme",
@@ -244,6 +261,7 @@ def main() -> int:
         "rounds": ROUNDS,
         "photos": len(photos),
         "cpus": os.cpu_count(),
+        "load_average_at_start_and_end": [round(started_load, 2), round(os.getloadavg()[0], 2)],
         "targets": {
             "load_ms_median": "<= 100",
             "resident_models_in_8gb": ">= 300",
