@@ -46,4 +46,6 @@ def _quiet_settings() -> None:
         from ultralytics.utils import SETTINGS  # noqa: PLC0415
     except ImportError:  # the inference image has no ultralytics
         return
-    SETTINGS.update({"sync": False, "hub": False})  # type: ignore[no-untyped-call]
+    # Only keys this ultralytics version knows (8.4 has no "hub" key; an unknown key raises KeyError).
+    quiet = {key: False for key in ("sync", "hub") if key in SETTINGS}
+    SETTINGS.update(quiet)  # type: ignore[no-untyped-call]
