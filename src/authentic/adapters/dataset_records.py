@@ -244,17 +244,7 @@ class DatasetRecords:
         return {int(k[4:]): str(v) for k, v in item.items() if k.startswith("cat_")}
 
     def pairs(self, brand_id: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"BRAND#{brand_id}") & Key("sk").begins_with("PAIR#"),
-            "ConsistentRead": True,
-        }
-        while True:
-            out = self._table.query(**kwargs)
-            items.extend(_plain(i) for i in out.get("Items", []))
-            if "LastEvaluatedKey" not in out:
-                return items
-            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        return query_prefix(self._table, f"BRAND#{brand_id}", "PAIR#")
 
     def record_unscoped(self, key: str, reason: str) -> None:
         self._table.put_item(
@@ -267,6 +257,21 @@ class DatasetRecords:
                 "processed_at": Decimal(str(round(time.time(), 3))),
             }
         )
+
+
+def query_prefix(table: Any, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
+    """Every item under `pk` whose sort key starts with `sk_prefix`, all pages, strongly consistent."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix),
+        "ConsistentRead": True,
+    }
+    while True:
+        out = table.query(**kwargs)
+        items.extend(_plain(i) for i in out.get("Items", []))
+        if "LastEvaluatedKey" not in out:
+            return items
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 def _pair_key(brand_id: str, pair_id: str) -> dict[str, str]:

@@ -15,10 +15,9 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from authentic.adapters.dataset_records import _ddb_value, _plain
+from authentic.adapters.dataset_records import _ddb_value, _plain, query_prefix
 from authentic.aws import table as table_resource
 
 
@@ -44,17 +43,7 @@ class ModelRecords:
         return _plain(item) if item else None
 
     def _query(self, brand_id: str, prefix: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(_brand(brand_id)) & Key("sk").begins_with(prefix),
-            "ConsistentRead": True,
-        }
-        while True:
-            out = self._table.query(**kwargs)
-            items.extend(_plain(i) for i in out.get("Items", []))
-            if "LastEvaluatedKey" not in out:
-                return items
-            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        return query_prefix(self._table, _brand(brand_id), prefix)
 
     def _update(
         self, brand_id: str, sk: str, values: dict[str, Any], condition: str | None = None, **extra: Any
