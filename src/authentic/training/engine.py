@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from authentic.errors import DomainError
+from authentic.training.recipe import close_mosaic_epochs
 
 LOGGER = logging.getLogger(__name__)
 RUN_NAME = "yolo"
@@ -139,20 +140,13 @@ def run_training(
 
     run_dir = checkpoints_dir / RUN_NAME
     overrides = {**args, "project": str(checkpoints_dir), "name": RUN_NAME, "exist_ok": True}
-    last = run_dir / "weights" / "last.pt"
+    finished = _finished_run(run_dir) if resume else None
+    if finished is not None:
+        return finished
+    resumed_from = _resume_point(run_dir, overrides) if resume else None
+    if not resume and run_dir.exists():
+        shutil.rmtree(run_dir)
     done = run_dir / DONE_MARKER
-    if resume and done.is_file() and (run_dir / "weights" / "best.pt").is_file():
-        record = json.loads(done.read_text())
-        LOGGER.info("training already finished in %s (epoch %s); skipping to export", run_dir, record["epochs_run"])
-        return TrainResult(run_dir / "weights" / "best.pt", run_dir, int(record["epochs_run"]), 0.0, None, ())
-    resumed_from: int | None = None
-    if resume and last.is_file():
-        resumed_from = _checkpoint_epoch(last)
-        if resumed_from is not None:
-            LOGGER.info("resuming training from %s after epoch %d", last, resumed_from)
-            overrides["resume"] = str(last)
-    elif not resume and run_dir.exists():
-        _clear_run(run_dir)
 
     history: list[EpochReport] = []
     started = time.monotonic()
@@ -162,6 +156,8 @@ def run_training(
             """The program evaluates the exported ONNX model instead; here only the checkpoints are finalised."""
 
     def epoch_end(trainer: Any) -> None:
+        if trainer.args.time:  # ultralytics re-plans the epochs to fit the time: keep mosaic's share of them
+            trainer.args.close_mosaic = close_mosaic_epochs(int(trainer.epochs))
         report = _report(trainer, time.monotonic() - started)
         if history and report.epoch <= history[-1].epoch:
             return
@@ -201,6 +197,26 @@ def _report(trainer: Any, seconds: float) -> EpochReport:
     )
 
 
+def _finished_run(run_dir: Path) -> TrainResult | None:
+    """The result of a run that already finished here (a restarted job after training), or None."""
+    done, best = run_dir / DONE_MARKER, run_dir / "weights" / "best.pt"
+    if not (done.is_file() and best.is_file()):
+        return None
+    record = json.loads(done.read_text())
+    LOGGER.info("training already finished in %s (epoch %s); skipping to export", run_dir, record["epochs_run"])
+    return TrainResult(best, run_dir, int(record["epochs_run"]), 0.0, None, ())
+
+
+def _resume_point(run_dir: Path, overrides: dict[str, Any]) -> int | None:
+    """If the run dir holds a resumable `last.pt`, set ultralytics to resume from it; returns its last epoch."""
+    last = run_dir / "weights" / "last.pt"
+    epoch = _checkpoint_epoch(last) if last.is_file() else None
+    if epoch is not None:
+        LOGGER.info("resuming training from %s after epoch %d", last, epoch)
+        overrides["resume"] = str(last)
+    return epoch
+
+
 def _checkpoint_epoch(path: Path) -> int | None:
     """The last finished epoch (1-based) of a resumable checkpoint, or None if it cannot be resumed."""
     import torch  # noqa: PLC0415
@@ -214,10 +230,6 @@ def _checkpoint_epoch(path: Path) -> int | None:
     if epoch < 0 or ckpt.get("optimizer") is None:
         return None
     return int(epoch) + 1
-
-
-def _clear_run(run_dir: Path) -> None:
-    shutil.rmtree(run_dir)
 
 
 def _fmt(value: float) -> str:

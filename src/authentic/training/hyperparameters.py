@@ -38,7 +38,7 @@ class Hyperparameters:
     val_fraction: float = 0.2
     min_images_per_class: int = 10
     device: str = "auto"
-    time_limit_minutes: float = 0.0  # 0: no limit beyond `epochs`
+    time_limit_minutes: float = 0.0  # train for about this long, epochs re-planned to fit; 0: `epochs` decides
     brand_id: str = ""  # recorded in metrics.json; the orchestration passes it
     manifest_key: str = ""  # recorded in metrics.json; the orchestration passes it
 
