@@ -35,10 +35,13 @@ def _install_fonts(config_dir: Path) -> None:
     import matplotlib  # noqa: PLC0415 - only when preparing ultralytics
 
     source = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    for name in _FONT_NAMES:
-        target = config_dir / name
-        if not target.exists():
-            shutil.copyfile(source, target)
+    # ultralytics 8.4 looks for its fonts in $YOLO_CONFIG_DIR/Ultralytics; older versions in the dir itself.
+    for folder in (config_dir, config_dir / "Ultralytics"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in _FONT_NAMES:
+            target = folder / name
+            if not target.exists():
+                shutil.copyfile(source, target)
 
 
 def _quiet_settings() -> None:
