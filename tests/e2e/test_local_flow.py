@@ -105,13 +105,16 @@ def test_the_same_upload_twice_changes_nothing(
 def test_train_promote_and_verify(
     client: ApiClient, imported: workflows.ImportReport, dataset: Path, runtime: LocalRuntime, tmp_path: Path
 ) -> None:
-    job = client.start_training(BRAND, {"epochs": "1", "imgsz": "64", "batch": "8", "min_images_per_class": "2"})
+    # Four tiny epochs: long enough (a subprocess that imports torch, trains, exports, evaluates) for the
+    # conflicting request below to arrive while the job runs.
+    job = client.start_training(BRAND, {"epochs": "4", "imgsz": "64", "batch": "8", "min_images_per_class": "2"})
     assert job["state"] == "InProgress"
 
     # A second finish while training runs, on a dataset that has changed since, answers 409 with the job.
     extra = tmp_path / "extra"
     generate_brand(extra, n_images=1, seed=99, image_size=128, prefix="late")
     workflows.import_folder(client, BRAND, extra, "seed", wait_seconds=60)
+    assert client.training_job(BRAND, job["job_name"])["state"] == "InProgress"
     with pytest.raises(ApiError) as conflict:
         client.start_training(BRAND)
     assert conflict.value.status == 409

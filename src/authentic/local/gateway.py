@@ -53,6 +53,15 @@ class Functions:
         handler: Callable[[dict[str, Any], Any], Any] = getattr(importlib.import_module(module), attribute)
         return handler
 
+    def cold_start(self) -> None:
+        """Start every function cold, as a fresh deployment would: forget what a handler module cached
+        (settings, clients) in this process before, e.g. under another configuration."""
+        for function in wiring.FUNCTIONS:
+            module = importlib.import_module(function.handler.rsplit(".", 1)[0])
+            reset = getattr(module, "reset", None)
+            if callable(reset):
+                reset()
+
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         spec = wiring.function(name)
         context = LambdaContext(name, spec.memory_mb, spec.timeout_seconds, str(uuid.uuid4()), time.monotonic())

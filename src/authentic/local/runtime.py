@@ -105,6 +105,7 @@ class LocalRuntime:
         )
         aws.clear()
         settings.current.cache_clear()
+        self.functions.cold_start()
         self.provisioned = provision(self.settings)
         self._notify_queue(self.provisioned)
         self._start_inference()
@@ -131,6 +132,7 @@ class LocalRuntime:
                 os.environ[key] = value
         aws.clear()
         settings.current.cache_clear()
+        self.functions.cold_start()
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
