@@ -19,22 +19,13 @@ from authentic.adapters.sagemaker import TrainingJobAlreadyExists, TrainingJobMi
 from authentic.dataset import MANIFEST_NAME, Manifest, ManifestItem
 from authentic.errors import Conflict, DatasetNotReady, NotFound
 from authentic.model import Category
+from authentic.progress import METRIC_DEFINITIONS
 from authentic.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "training"
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
-# The training program prints one stable line per epoch; SageMaker turns these into metrics.
-METRIC_DEFINITIONS = (
-    {"Name": "epoch", "Regex": r"epoch=(\d+)/\d+"},
-    {"Name": "epochs", "Regex": r"epoch=\d+/(\d+)"},
-    {"Name": "train:box_loss", "Regex": r"box_loss=([0-9.eE+-]+)"},
-    {"Name": "train:cls_loss", "Regex": r"cls_loss=([0-9.eE+-]+)"},
-    {"Name": "train:dfl_loss", "Regex": r"dfl_loss=([0-9.eE+-]+)"},
-    {"Name": "validation:mAP50", "Regex": r" map50=([0-9.eE+-]+)"},
-    {"Name": "validation:mAP50-95", "Regex": r" map50_95=([0-9.eE+-]+)"},
-)
 RUNNING = ("InProgress", "Stopping")
 
 
@@ -260,7 +251,7 @@ class Training:
                 answer["progress"] = {
                     "epoch": int(live.metrics["epoch"]),
                     "epochs": int(live.metrics.get("epochs", 0)) or None,
-                    "map50": live.metrics.get("validation:mAP50"),
+                    "map50": live.metrics.get("validation:map50"),
                 }
             if live.failure_reason:
                 answer["failure_reason"] = live.failure_reason

@@ -54,7 +54,7 @@ class FakeTrainingJobs:
             created_at=job.created_at,
             ended_at=time.time(),
             hyperparameters=job.hyperparameters,
-            metrics={"epoch": 3.0, "epochs": 3.0, "validation:mAP50": 0.9},
+            metrics={"epoch": 3.0, "epochs": 3.0, "validation:map50": 0.9},
         )
         self.jobs[name] = ended
         return ended

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from authentic.progress import METRIC_DEFINITIONS
 from authentic.training.engine import EpochReport
-from authentic.training_jobs import METRIC_DEFINITIONS
 
 
 def test_every_metric_definition_reads_the_progress_line() -> None:
@@ -28,6 +28,6 @@ def test_every_metric_definition_reads_the_progress_line() -> None:
 
     assert found["epoch"] == 7
     assert found["epochs"] == 40
-    assert found["validation:mAP50"] == 0.8125
-    assert found["validation:mAP50-95"] == 0.5
+    assert found["validation:map50"] == 0.8125
+    assert found["validation:map50_95"] == 0.5
     assert found["train:box_loss"] == 1.25

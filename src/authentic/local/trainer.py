@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from authentic.aws import client
-from authentic.training_jobs import METRIC_DEFINITIONS
+from authentic.progress import METRIC_DEFINITIONS
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ Import-light on purpose: `ultralytics`, `torch` and `onnxruntime` are imported o
 them, after `authentic.offline.prepare_offline()` has made them offline.
 """
 
-from authentic.training.engine import METRIC_DEFINITIONS
+from authentic.progress import METRIC_DEFINITIONS
 from authentic.training.program import main
 
 __all__ = ["METRIC_DEFINITIONS", "main"]

@@ -27,25 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from authentic.errors import DomainError
+from authentic.progress import PROGRESS_PREFIX
 from authentic.training.recipe import close_mosaic_epochs
 
 LOGGER = logging.getLogger(__name__)
 RUN_NAME = "yolo"
 DONE_MARKER = "training-complete.json"
-PROGRESS_PREFIX = "[authentic]"
 PROGRESS_KEYS = ("box_loss", "cls_loss", "dfl_loss", "map50", "map50_95", "precision", "recall")
-
-# SageMaker `MetricDefinitions` for the progress lines (CreateTrainingJob AlgorithmSpecification).
-METRIC_DEFINITIONS: tuple[dict[str, str], ...] = (
-    {"Name": "epoch", "Regex": r"\[authentic\] epoch=(\d+)/"},
-    {"Name": "train:box_loss", "Regex": r"\[authentic\] .* box_loss=([-+0-9.eE]+|nan)"},
-    {"Name": "train:cls_loss", "Regex": r"\[authentic\] .* cls_loss=([-+0-9.eE]+|nan)"},
-    {"Name": "train:dfl_loss", "Regex": r"\[authentic\] .* dfl_loss=([-+0-9.eE]+|nan)"},
-    {"Name": "validation:map50", "Regex": r"\[authentic\] .* map50=([0-9.]+)"},
-    {"Name": "validation:map50_95", "Regex": r"\[authentic\] .* map50_95=([0-9.]+)"},
-    {"Name": "validation:precision", "Regex": r"\[authentic\] .* precision=([0-9.]+)"},
-    {"Name": "validation:recall", "Regex": r"\[authentic\] .* recall=([0-9.]+)"},
-)
 
 _VAL_KEYS = {
     "map50": "metrics/mAP50(B)",
