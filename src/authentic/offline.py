@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 _FONT_NAMES = ("Arial.ttf", "Arial.Unicode.ttf")
+_INTEGRATIONS = ("sync", "clearml", "comet", "dvc", "hub", "mlflow", "neptune", "raytune", "tensorboard", "wandb")
 
 
 def prepare_offline(config_dir: Path | None = None) -> Path:
@@ -46,9 +47,16 @@ def _install_fonts(config_dir: Path) -> None:
 
 def _quiet_settings() -> None:
     try:
-        from ultralytics.utils import SETTINGS  # noqa: PLC0415
+        from ultralytics.utils import SETTINGS, patches  # noqa: PLC0415
     except ImportError:  # the inference image has no ultralytics
         return
     # Only keys this ultralytics version knows (8.4 has no "hub" key; an unknown key raises KeyError).
-    quiet = {key: False for key in ("sync", "hub") if key in SETTINGS}
+    quiet = {key: False for key in _INTEGRATIONS if key in SETTINGS}
     SETTINGS.update(quiet)  # type: ignore[no-untyped-call]
+    # ultralytics replaces PIL.Image.open process-wide; on a file Pillow cannot identify it then checks for and
+    # imports `pi_heif` (not installed), so every caller would get ModuleNotFoundError instead of Pillow's
+    # UnidentifiedImageError. HEIF support is ours (pillow-heif), so tell the patch its plugins are registered.
+    import pillow_heif  # noqa: PLC0415
+
+    pillow_heif.register_heif_opener()
+    patches._pil_plugins_registered = True  # type: ignore[attr-defined]

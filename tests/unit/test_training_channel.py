@@ -56,6 +56,9 @@ def test_every_box_on_its_own_line_with_detector_class_indices(tmp_path: Path) -
 
 
 def test_file_names_with_several_dots_keep_their_labels(tmp_path: Path) -> None:
+    from authentic.training.engine import prepare_ultralytics
+
+    prepare_ultralytics()  # before ultralytics is imported: offline, and its Image.open patch tamed
     from ultralytics.data.utils import img2label_paths
 
     root = tmp_path / "ch"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -88,29 +87,12 @@ EpochCallback = Callable[[EpochReport, Any], None]
 
 
 def prepare_ultralytics() -> None:
-    """Make ultralytics offline before it is first imported (`authentic.offline.prepare_offline`), then make sure
-    nothing it does can reach out.
-
-    ultralytics looks for its fonts in `USER_CONFIG_DIR` (`$YOLO_CONFIG_DIR/Ultralytics`) and asks GitHub for
-    them when they are missing, so they are put there too; every integration and telemetry switch is turned off.
-    """
+    """Make ultralytics offline before it is first imported: `authentic.offline.prepare_offline` puts its fonts
+    where it looks (it asks GitHub for them otherwise), turns every integration and telemetry switch off and
+    keeps its process-wide `Image.open` patch from reaching for a package we do not ship."""
     from authentic.offline import prepare_offline  # noqa: PLC0415
 
-    try:
-        config_dir = prepare_offline()
-    except KeyError as exc:  # a settings key this ultralytics version does not have; the rest is done
-        LOGGER.debug("offline preparation: %s", exc)
-        config_dir = Path(os.environ["YOLO_CONFIG_DIR"])
-    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR  # noqa: PLC0415
-
-    for font in ("Arial.ttf", "Arial.Unicode.ttf"):
-        source, target = config_dir / font, Path(USER_CONFIG_DIR) / font
-        if source.is_file() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-    settings: Any = SETTINGS
-    off = ("sync", "clearml", "comet", "dvc", "hub", "mlflow", "neptune", "raytune", "tensorboard", "wandb")
-    settings.update({key: False for key in off if key in settings})
+    prepare_offline()
 
 
 def run_training(
