@@ -11,7 +11,8 @@ import pytest
 from training_fixtures import TINY_DUPLICATES, TINY_IMAGES, TINY_IMGSZ, TrainingRun
 
 from authentic.dataset import Manifest
-from authentic.training.engine import DONE_MARKER, METRIC_DEFINITIONS, PROGRESS_PREFIX
+from authentic.progress import METRIC_DEFINITIONS, PROGRESS_PREFIX
+from authentic.training.engine import DONE_MARKER
 from authentic.training.export import expected_anchors, read_metadata
 from authentic.training.split import SplitItem, split_items
 
