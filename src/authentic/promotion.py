@@ -4,6 +4,7 @@ live under a new, never-reused key, or record why not. Safe under duplicate and 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,7 +133,7 @@ class Promotion:
         bucket, key = _split_s3(artifact_uri)
         summary = self._summary(bucket, key)
         version = self.models.allocate_version(brand_id, job_name)
-        map50 = float(summary.metrics.get("map50", 0.0))
+        map50 = _finite(summary.metrics.get("map50"))
         bar = self.settings.quality_gate_map50
         passed = map50 >= bar
         gate = {
@@ -190,6 +191,15 @@ class Promotion:
             except InvalidInput:
                 log.info("output.tar.gz holds no metrics; reading the model artifact")
         return read_summary(self.store.stream(bucket, key))
+
+
+def _finite(value: Any) -> float:
+    """A metric as a number for the gate: missing, non-numeric or NaN counts as 0 (never as a pass)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _metrics_summary(metrics: dict[str, Any]) -> dict[str, Any]:

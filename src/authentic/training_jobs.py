@@ -255,9 +255,10 @@ class Training:
                 }
             if live.failure_reason:
                 answer["failure_reason"] = live.failure_reason
-        for field in ("failure_reason", "metrics", "version", "gate"):
-            if record.get(field) not in (None, ""):
-                answer[field] = record[field]
+        if record.get("ended"):  # the promotion handler has recorded the outcome (version, gate) as a whole
+            for field in ("failure_reason", "metrics", "version", "gate"):
+                if record.get(field) not in (None, ""):
+                    answer[field] = record[field]
         return answer
 
 

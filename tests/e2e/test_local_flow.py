@@ -123,6 +123,7 @@ def test_train_promote_and_verify(
     done = _wait(client, job["job_name"])
     assert done["state"] == "Completed", done
     assert done["version"] == 1
+    assert done["gate"]["passed"], done
     live_key = f"{BRAND}/v00001.tar.gz"
     aws.client("s3").head_object(Bucket=runtime.settings.live_bucket, Key=live_key)
     models = client.models(BRAND)
