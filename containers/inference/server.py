@@ -172,6 +172,7 @@ class ServerSettings:
     # third of a request, busy workers seldom overlap there; more would add an idle thread per loaded model
     # (sessions own their thread pools; ORT's shared global pool spins and was slower when measured).
     intra_op_threads: int = 1
+    ort_spinning: bool = False  # ONNX Runtime threads spin between runs (AUTHENTIC_ORT_SPINNING; see RuntimeOptions)
     memory_budget_bytes: int = 1024 * MiB
     evict_lru: bool = False
     model_memory_factor: float = 1.5  # resident bytes per byte of model.onnx (weights, prepacks, graph)
@@ -189,7 +190,8 @@ class ServerSettings:
 
         SAGEMAKER_BIND_TO_PORT, SAGEMAKER_MODEL_SERVER_WORKERS (concurrent detections, default: the cores),
         AUTHENTIC_INTRA_OP_THREADS (default: 2, or 1 on a single core), AUTHENTIC_MEMORY_BUDGET_MB (default: 75% of
-        the container's memory), AUTHENTIC_EVICT_LRU, AUTHENTIC_MAX_BODY_MB, AUTHENTIC_MAX_PIXELS.
+        the container's memory), AUTHENTIC_EVICT_LRU, AUTHENTIC_ORT_SPINNING, AUTHENTIC_MAX_BODY_MB,
+        AUTHENTIC_MAX_PIXELS.
         """
         env = os.environ if environ is None else environ
         cpus = host_cpus()
@@ -200,6 +202,7 @@ class ServerSettings:
             port=_env_int(env, "SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT),
             workers=workers,
             intra_op_threads=_env_int(env, "AUTHENTIC_INTRA_OP_THREADS", min(2, cpus)),
+            ort_spinning=_env_bool(env, "AUTHENTIC_ORT_SPINNING", False),
             memory_budget_bytes=budget_mb * MiB,
             evict_lru=_env_bool(env, "AUTHENTIC_EVICT_LRU", False),
             max_body_bytes=_env_int(env, "AUTHENTIC_MAX_BODY_MB", 8) * MiB,
@@ -262,7 +265,7 @@ class ModelRegistry:
         return cls(
             budget_bytes=settings.memory_budget_bytes,
             evict_lru=settings.evict_lru,
-            options=RuntimeOptions(intra_op_threads=settings.intra_op_threads),
+            options=RuntimeOptions(intra_op_threads=settings.intra_op_threads, spinning=settings.ort_spinning),
             memory_factor=settings.model_memory_factor,
             memory_overhead_bytes=settings.model_memory_overhead_bytes,
             min_free_bytes=settings.min_free_bytes,
