@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -135,6 +136,7 @@ def _local_up(args: argparse.Namespace) -> int:
     if args.min_images_per_class is not None:
         overrides["min_images_per_class"] = args.min_images_per_class
     runtime = LocalRuntime(args.state, api_port=args.port, overrides=overrides, quiet=not args.verbose)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     runtime.start()
     record = args.state / RUNTIME_FILE
     record.write_text(json.dumps({"api_url": runtime.api_url, "pid": os.getpid(), "started": time.time()}))
@@ -147,9 +149,15 @@ def _local_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("stopping")
     finally:
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut the clean-up short
+            signal.signal(stop_signal, signal.SIG_IGN)
         runtime.stop()
         record.unlink(missing_ok=True)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _client(args: argparse.Namespace) -> Any:
