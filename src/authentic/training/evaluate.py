@@ -20,6 +20,7 @@ import numpy as np
 LOGGER = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.25  # when the model finds nothing, F1 has no peak: ultralytics' predict default
 MIN_THRESHOLD = 0.01
+F1_TOLERANCE = 0.01  # the validation F1 the threshold may give up for a margin (see `plateau_start`)
 VAL_CONF = 0.001
 VAL_IOU = 0.7
 
@@ -111,7 +112,7 @@ def summarize(
     px = np.asarray(box.px, dtype=float)
     threshold = DEFAULT_THRESHOLD
     if index and f1_curve.size and float(f1_curve.max()) > 0:
-        threshold = max(MIN_THRESHOLD, float(px[int(smooth(f1_curve.mean(0), 0.1).argmax())]))
+        threshold = max(MIN_THRESHOLD, plateau_start(px, smooth(f1_curve.mean(0), 0.1)))
     nt_boxes = np.asarray(boxes_per_class if boxes_per_class is not None else np.zeros(len(names)), dtype=int)
     nt_images = np.asarray(images_per_class if images_per_class is not None else np.zeros(len(names)), dtype=int)
     per_class: dict[str, ClassMetrics] = {}
@@ -123,7 +124,7 @@ def summarize(
             continue
         row = index.index(class_index)
         curve = f1_curve[row] if f1_curve.ndim == 2 and row < f1_curve.shape[0] else np.zeros(1)
-        class_threshold = max(MIN_THRESHOLD, float(px[int(curve.argmax())])) if float(curve.max()) > 0 else threshold
+        class_threshold = max(MIN_THRESHOLD, plateau_start(px, curve)) if float(curve.max()) > 0 else threshold
         per_class[name] = ClassMetrics(
             map50=float(all_ap[row, 0]),
             map50_95=float(all_ap[row].mean()),
@@ -144,6 +145,19 @@ def summarize(
         per_class=per_class,
         save_dir=save_dir,
     )
+
+
+def plateau_start(confidences: Any, f1: Any) -> float:
+    """The lowest confidence whose F1 is within `F1_TOLERANCE` of the best.
+
+    On a small validation split the F1 curve is a wide plateau and its argmax can land anywhere on it (0.59 in
+    one demo training, 0.74 in the next, for the same data); shoppers' photos score lower than validation
+    photos, so a threshold high on the plateau turns real products into "nothing recognised". The start of the
+    plateau gives up at most `F1_TOLERANCE` of validation F1 for that margin.
+    """
+    curve = np.asarray(f1, dtype=float)
+    good = np.flatnonzero(curve >= float(curve.max()) - F1_TOLERANCE)
+    return float(np.asarray(confidences, dtype=float)[int(good[0])])
 
 
 def _mean(values: Sequence[float]) -> float:
