@@ -35,7 +35,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from authentic import jpeg
-from authentic.images import TRANSPOSE, has_metadata, normalise_image, read_orientation
+from authentic.images import has_metadata, normalise_image, read_orientation
+from authentic.orientation import TRANSPOSE
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exif"
 REPETITIONS = 5

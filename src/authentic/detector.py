@@ -38,6 +38,7 @@ from PIL import Image, UnidentifiedImageError
 
 from authentic.errors import DomainError, InvalidInput
 from authentic.model import ROLES, Role, default_role
+from authentic.orientation import TRANSPOSE
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 import onnxruntime as ort  # telemetry is off before the import
@@ -63,15 +64,6 @@ PAD_VALUE = 114
 _MAX_NMS = 30_000
 _CLASS_OFFSET = 7680.0  # ultralytics' max_wh: separates classes for class-aware NMS
 _ORIENTATION_TAG = 0x0112
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 class UnsupportedMediaType(DomainError):
@@ -170,8 +162,8 @@ def decode_image(
             pixels = image if image.mode == "RGB" else image.convert("RGB")
         except (OSError, SyntaxError, ValueError) as exc:
             raise InvalidImage(f"the {label} image could not be decoded: {exc}") from exc
-    if orientation in _TRANSPOSE:
-        pixels = pixels.transpose(_TRANSPOSE[orientation])
+    if orientation in TRANSPOSE:
+        pixels = pixels.transpose(TRANSPOSE[orientation])
     return DecodedImage(pixels, upright_w, upright_h, orientation, label)
 
 

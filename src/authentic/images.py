@@ -40,21 +40,12 @@ from PIL import Image
 
 from authentic import jpeg, png
 from authentic.model import ImageSize
-from authentic.orientation import TRANSPOSING
+from authentic.orientation import TRANSPOSE, TRANSPOSING
 from authentic.rejections import ACCEPTED, MB, Reason, check_pixels, rejected
 
 SourceFormat = Literal["jpeg", "png", "heif"]
 HEIF_QUALITY = 95
 
-TRANSPOSE: dict[int, Image.Transpose] = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 # ITU T.81 Annex K tables (natural order) at IJG quality 95: the coarsest step a re-encode may use when the
 # block grid moves.

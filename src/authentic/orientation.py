@@ -9,9 +9,22 @@ from __future__ import annotations
 
 from enum import Enum
 
+from PIL import Image
+
 from authentic.model import Box, ImageSize
 
 TRANSPOSING = frozenset({5, 6, 7, 8})
+
+# The Pillow transpose that makes a stored photo of each Exif orientation upright.
+TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class Frame(Enum):

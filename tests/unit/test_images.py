@@ -14,9 +14,9 @@ import pytest
 from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
 from authentic.errors import RejectedFile
-from authentic.images import TRANSPOSE, NormalisedImage, has_metadata, normalise_image, read_orientation
+from authentic.images import NormalisedImage, has_metadata, normalise_image, read_orientation
 from authentic.model import Box, ImageSize
-from authentic.orientation import to_stored, to_upright
+from authentic.orientation import TRANSPOSE, to_stored, to_upright
 from authentic.rejections import ImageRejected, Reason
 
 LIMITS = {"max_bytes": 64 * 1024 * 1024, "max_pixels": 100_000_000}
