@@ -36,39 +36,28 @@ class ObjectStore:
         self._s3 = s3 if s3 is not None else client("s3")
 
     def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id:
-            kwargs["VersionId"] = version_id
-        try:
-            out = self._s3.head_object(**kwargs)
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                raise ObjectMissing(f"s3://{bucket}/{key}") from exc
-            raise
+        out = self._read("head_object", bucket, key, version_id)
         return ObjectInfo(bucket, key, int(out["ContentLength"]), out.get("VersionId"), out.get("ContentType"))
 
     def get(
         self, bucket: str, key: str, version_id: str | None = None, *, byte_range: str | None = None
     ) -> StoredObject:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id:
-            kwargs["VersionId"] = version_id
-        if byte_range:
-            kwargs["Range"] = byte_range
-        try:
-            out = self._s3.get_object(**kwargs)
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                raise ObjectMissing(f"s3://{bucket}/{key}") from exc
-            raise
+        out = self._read("get_object", bucket, key, version_id, **({"Range": byte_range} if byte_range else {}))
         body: bytes = out["Body"].read()
         info = ObjectInfo(bucket, key, int(out["ContentLength"]), out.get("VersionId"), out.get("ContentType"))
         return StoredObject(info, body)
 
     def stream(self, bucket: str, key: str) -> Any:
         """A file-like reader over the object's body, for reading only as much as needed."""
+        return self._read("get_object", bucket, key, None)["Body"]
+
+    def _read(self, operation: str, bucket: str, key: str, version_id: str | None, **extra: Any) -> Any:
+        """One read call, with a missing object or version as `ObjectMissing`."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, **extra}
+        if version_id:
+            kwargs["VersionId"] = version_id
         try:
-            return self._s3.get_object(Bucket=bucket, Key=key)["Body"]
+            return getattr(self._s3, operation)(**kwargs)
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 raise ObjectMissing(f"s3://{bucket}/{key}") from exc
