@@ -11,18 +11,18 @@ What each upload becomes (the decisions are recorded in docs/decisions.md, 2026-
   coefficient (u, v) of a block becomes (v, u)), so when the block grid survives the move, the re-quantisation
   is close to lossless. When a partial edge block moves to the origin the grid shifts and re-encoding is a
   true second generation, so each table entry is then capped at the IJG quality-95 table's. Chroma
-  subsampling keeps every chroma sample the source has: 4:2:0 stays 4:2:0, and 4:2:2 (chroma halved across)
-  becomes 4:4:4 after a quarter turn, because its transpose, 4:4:0, is not something Pillow can write.
-  The ICC profile is kept.
+  subsampling is the source's own: 4:2:0 stays 4:2:0, and 4:2:2 (chroma halved across) stays 4:2:2 after a
+  quarter turn too, because its transpose, 4:4:0, is not something Pillow can write: as many chroma samples
+  as the source has, resampled, rather than 4:4:4's twice as many to encode. The ICC profile is kept.
 - **PNG**: rebuilt at the chunk level by `authentic.png` and stored as PNG (lossless); an eXIf orientation
   is applied by transposing and re-saving the pixels, still losslessly.
 - **HEIC/HEIF** (iPhone): decoded by pillow-heif, which applies the container's irot/imir transformations
   (authoritative in HEIF; the Exif orientation tag is ignored, as Apple and browsers do), and stored as a
   JPEG at quality 95 with the source's chroma subsampling (iPhone: 4:2:0) and its ICC profile.
 
-Every output is rebuilt once more by the marker/chunk walker, so it is canonical: normalising an output
-again returns the same bytes. No Exif, XMP, IPTC, GPS or comment survives; the ICC profile (colour, not
-identifying) does.
+Every output is canonical: normalising an output again returns the same bytes (a re-encoded JPEG is
+Pillow's output as it is, which the walker would not change; its headers are checked for metadata). No
+Exif, XMP, IPTC, GPS or comment survives; the ICC profile (colour, not identifying) does.
 """
 
 from __future__ import annotations
@@ -288,23 +288,31 @@ def grid_survives(frame: jpeg.Frame, orientation: int) -> bool:
 
 
 def output_subsampling(frame: jpeg.Frame, orientation: int) -> int:
-    """Pillow's subsampling code keeping every chroma sample the source has, after the orientation."""
+    """Pillow's subsampling code for the source's own chroma subsampling, after the orientation."""
     across, down = frame.chroma_ratio()
     return _subsampling_for(across, down, transposed=orientation in TRANSPOSING)
 
 
 def _subsampling_for(across: int, down: int, *, transposed: bool) -> int:
-    if transposed:
+    """The layout turned with the pixels where Pillow can write it (4:4:0 becomes 4:2:2); otherwise, as for
+    4:2:2 turned into 4:4:0, which Pillow cannot write, the source's own layout: the same chroma samples per
+    pixel, as many as the source has, and no more to encode."""
+    if transposed and any((h, v) == (down, across) for _, (h, v) in _SUBSAMPLINGS):
         across, down = down, across
     return next(code for code, (h, v) in _SUBSAMPLINGS if h <= across and v <= down)
 
 
 def _save_jpeg(im: Image.Image, options: dict[str, Any]) -> bytes:
-    """Encode, then rebuild through the marker walker: the stored bytes are canonical and carry no metadata."""
+    """Encode with nothing of the source's info. Pillow's output is already canonical (JFIF, the ICC profile
+    when given, tables, frame, scan: `jpeg.rebuild` returns it unchanged, which the tests pin), so only its
+    headers are checked here rather than walking the new scan data again."""
     im.info = {}  # nothing of the source's info (comments, Exif) may reach the encoder
     buffer = io.BytesIO()
     im.save(buffer, "JPEG", **options)
-    return jpeg.rebuild(buffer.getvalue()).data
+    data = buffer.getvalue()
+    if leaked := jpeg.header_metadata(data):
+        raise RuntimeError(f"the JPEG encoder wrote metadata into a normalised image: {', '.join(leaked)}")
+    return data
 
 
 # --- PNG -----------------------------------------------------------------------------------------------

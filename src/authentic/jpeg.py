@@ -289,6 +289,19 @@ def metadata(data: bytes) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def header_metadata(data: bytes) -> list[str]:
+    """Names of the metadata in a JPEG's headers (up to its first scan), without walking any scan data."""
+    found: list[str] = []
+    for seg in _walk(data):
+        if seg.marker == _SOS:
+            break
+        if 0xE0 <= seg.marker <= 0xEF or seg.marker == 0xFE:
+            found.extend(_describe_app(seg.marker, memoryview(data)[seg.start + 4 : seg.end]))
+        elif 0xF0 <= seg.marker <= 0xFD:
+            found.append(marker_name(seg.marker))
+    return list(dict.fromkeys(found))
+
+
 def read_orientation(data: bytes) -> int:
     """The Exif orientation from the first Exif APP1, reading headers only; 1 when absent or invalid."""
     try:

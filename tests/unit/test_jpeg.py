@@ -322,7 +322,7 @@ def test_requantisation_transposes_tables_and_caps_them_when_the_grid_moves() ->
     tables = requantisation_tables(stream)
     assert tables[0] == tuple(luma[c * 8 + r] for r in range(8) for c in range(8))
     assert tables[1] == tables[2] == tuple(chroma[c * 8 + r] for r in range(8) for c in range(8))
-    assert output_subsampling(stream.frame, 6) == 0  # 4:2:2 turned is 4:4:0: kept whole as 4:4:4
+    assert output_subsampling(stream.frame, 6) == 1  # 4:2:2 turned is 4:4:0, which Pillow cannot write: 4:2:2
     assert output_subsampling(stream.frame, 3) == 1  # half a turn keeps 4:2:2
     # 60 wide is not a whole number of 16-pixel MCUs: orientation 8 moves that edge to the origin.
     moved = jpeg.rebuild(encode(scene((60, 48)), quality=70, subsampling="4:2:0", exif=exif_block(8)))
@@ -365,3 +365,24 @@ def test_crafted_floods_are_refused_without_walking_them_all() -> None:
     comments = data[:2] + segment(0xFE, b"") * (jpeg.MAX_SEGMENTS + 1) + data[2:]
     with pytest.raises(ImageRejected, match="more than 65536 segments"):
         jpeg.rebuild(comments)
+
+
+@pytest.mark.parametrize("orientation", [2, 3, 6, 8])
+@pytest.mark.parametrize("subsampling", ["4:2:0", "4:2:2", "4:4:4"])
+def test_a_reencoded_jpeg_is_already_canonical(orientation: int, subsampling: str) -> None:
+    """The encoder's output is stored as it comes: rebuilding it through the walker changes nothing."""
+    data = encode(scene((72, 40)), quality=90, subsampling=subsampling, exif=exif_block(orientation))
+    result = normalise_image(data, **LIMITS)
+    assert not result.lossless
+    assert jpeg.rebuild(result.data).data == result.data
+    assert jpeg.header_metadata(result.data) == [] == jpeg.metadata(result.data)
+
+
+def test_header_metadata_reads_the_headers_only() -> None:
+    data = encode(scene((64, 48)), exif=exif_block(6))
+    assert jpeg.header_metadata(data) == ["Exif"]
+    # A comment hidden after the scan is beyond the headers (the full walk finds it).
+    eoi = data.rindex(b"\xff\xd9")
+    hidden = data[:eoi] + b"\xff\xfe\x00\x06note" + data[eoi:]
+    assert jpeg.header_metadata(hidden) == ["Exif"]
+    assert "comment" in jpeg.metadata(hidden)
