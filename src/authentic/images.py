@@ -4,7 +4,7 @@ What each upload becomes (the decisions are recorded in docs/decisions.md, 2026-
 
 - **Upright JPEG** (Exif orientation 1 or none): rebuilt at the marker level by `authentic.jpeg`, never
   re-encoded: the stored pixels are the uploaded ones, bit for bit. The structural walk is the validity check:
-  about 0.3 ms of CPU per MB, where a full decode of a 12 MP photo costs 15-45 ms and a 1/8-scale draft decode
+  about 0.3-0.5 ms of CPU per MB, where a full decode of a 12 MP photo costs 15-45 ms and a 1/8-scale draft decode
   10-30 ms, and both catch less (a scan cut short and closed with EOI decodes "fine" with a grey band).
 - **Rotated or mirrored JPEG** (orientation 2-8): decoded, transposed, and re-encoded with the source's own
   quantisation tables. For the four orientations that swap the axes, the tables are transposed too (the DCT

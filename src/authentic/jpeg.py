@@ -13,7 +13,7 @@ needs, byte for byte, so the pixels are never re-encoded:
   MPF's appended images).
 
 The walk is also the upload's validity check, and it is cheap enough for every upload (one regular-expression
-pass over the entropy-coded data, about 0.3 ms per MB): segment lengths must fit the file, the frame must be a
+pass over the entropy-coded data, about 0.3-0.5 ms per MB): segment lengths must fit the file, the frame must be a
 supported 8-bit Huffman JPEG with sane sampling factors, quantisation tables must exist before a scan uses them,
 Huffman tables must be ones libjpeg accepts, every scan must end at a marker (a file cut short has none), and
 where a restart interval is set, every scan must hold exactly the restart markers its size implies, in sequence
