@@ -273,17 +273,23 @@ def _describe_app(code: int, payload: bytes | memoryview) -> list[str]:
     return [marker_name(code)]
 
 
+def _segment_metadata(data: bytes, seg: _Segment) -> list[str]:
+    """Names of the metadata one walked segment carries (empty for the segments decoding needs)."""
+    if seg.marker == _TRAILER:
+        return ["trailing data"]
+    if 0xE0 <= seg.marker <= 0xEF or seg.marker == 0xFE:
+        return _describe_app(seg.marker, memoryview(data)[seg.start + 4 : seg.end])
+    if 0xF0 <= seg.marker <= 0xFD:
+        return [marker_name(seg.marker)]
+    return []
+
+
 def metadata(data: bytes) -> list[str]:
     """Names of the metadata in a JPEG (Exif, GPS, XMP, IPTC, comment, MPF, vendor APPn, trailing data)."""
     found: list[str] = []
     try:
         for seg in _walk(data):
-            if seg.marker == _TRAILER:
-                found.append("trailing data")
-            elif 0xE0 <= seg.marker <= 0xEF or seg.marker == 0xFE:
-                found.extend(_describe_app(seg.marker, memoryview(data)[seg.start + 4 : seg.end]))
-            elif 0xF0 <= seg.marker <= 0xFD:
-                found.append(marker_name(seg.marker))
+            found.extend(_segment_metadata(data, seg))
     except Exception:  # a report, not a check: whatever was read so far stands
         found.append("unreadable structure")
     return list(dict.fromkeys(found))
@@ -295,10 +301,7 @@ def header_metadata(data: bytes) -> list[str]:
     for seg in _walk(data):
         if seg.marker == _SOS:
             break
-        if 0xE0 <= seg.marker <= 0xEF or seg.marker == 0xFE:
-            found.extend(_describe_app(seg.marker, memoryview(data)[seg.start + 4 : seg.end]))
-        elif 0xF0 <= seg.marker <= 0xFD:
-            found.append(marker_name(seg.marker))
+        found.extend(_segment_metadata(data, seg))
     return list(dict.fromkeys(found))
 
 
