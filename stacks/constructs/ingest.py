@@ -19,7 +19,8 @@ from constructs import Construct
 
 from authentic import layout, wiring
 from stacks.constructs.lambdas import role_of
-from stacks.constructs.nag import acknowledge, allow
+from stacks.constructs.nag import allow
+from stacks.constructs.storage import dead_letter_queue
 
 # AWS's guidance for SQS → Lambda: the visibility timeout at least six times the function timeout.
 VISIBILITY_PER_FUNCTION_TIMEOUT = 6
@@ -42,18 +43,7 @@ class UploadNotifications(Construct):
         super().__init__(scope, construct_id)
         consumer = consumer_of(wiring.EventSource.UPLOADS_CREATED)
 
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "SQS3",
-            "This queue is the dead-letter queue of the upload-notification queue; it has no DLQ of its own.",
-        )
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", feeds="the upload-notification queue")
         self.queue = sqs.Queue(
             self,
             "Queue",

@@ -21,12 +21,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from authentic import layout, wiring
 from stacks.constructs.lambdas import role_of
-from stacks.constructs.nag import acknowledge, allow
+from stacks.constructs.nag import allow
+from stacks.constructs.storage import dead_letter_queue
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 
@@ -130,18 +130,10 @@ class Orchestration(Construct):
 
     def subscribe(self, function: lambda_.Function) -> events.Rule:
         """Wire the consumer of TRAINING_STATE: the EventBridge rule, its dead-letter queue, and its rights."""
-        dead_letters = sqs.Queue(
+        dead_letters = dead_letter_queue(
             self,
             "PromotionDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            dead_letters,
-            "SQS3",
-            "This queue is itself the dead-letter destination of the promotion rule target and of the promotion "
-            "function's asynchronous invocations.",
+            feeds="the promotion rule target and of the promotion function's asynchronous invocations",
         )
         function.configure_async_invoke(
             on_failure=destinations.SqsDestination(dead_letters),

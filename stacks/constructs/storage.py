@@ -15,11 +15,29 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.constructs.nag import acknowledge
 
 TTL_ATTRIBUTE = "expires_at"
+DEAD_LETTER_RETENTION = cdk.Duration.days(14)  # SQS's longest: time to look at what failed, and redrive it
+
+
+def dead_letter_queue(scope: Construct, construct_id: str, *, feeds: str) -> sqs.Queue:
+    """An encrypted, TLS-only queue that keeps what failed for 14 days; `feeds` says whose dead letters it holds
+    (cdk-nag's SQS3 asks every queue for a DLQ of its own, which a dead-letter queue cannot have)."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DEAD_LETTER_RETENTION,
+    )
+    acknowledge(
+        queue, "SQS3", f"This queue is itself the dead-letter destination of {feeds}; it has no DLQ of its own."
+    )
+    return queue
 
 
 @dataclass(frozen=True)
