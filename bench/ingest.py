@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from authentic import jpeg
-from authentic.images import has_metadata, normalise_image, read_orientation
-from authentic.orientation import TRANSPOSE
+from authentic.media import jpeg
+from authentic.media.geometry import TRANSPOSE
+from authentic.media.normalise import has_metadata, normalise_image, read_orientation
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exif"
 REPETITIONS = 5

@@ -30,16 +30,17 @@ from typing import Any
 
 from PIL import Image
 
-from authentic.model import Annotation, Box, Category, ImageSize
-from authentic.synthetic import write_training_channel
-from authentic.training.channel import Dataset, read_channel, write_channel
-from authentic.training.convert import YoloLayout, write_yolo_layout
-from authentic.training.engine import EpochReport, prepare_ultralytics, run_training
-from authentic.training.evaluate import evaluate_model
+from authentic.annotations.model import Annotation, Box, Category
+from authentic.cli.synthetic import write_training_channel
+from authentic.media.geometry import ImageSize
+from authentic.training.container.channel import Dataset, read_channel, write_channel
+from authentic.training.container.convert import YoloLayout, write_yolo_layout
+from authentic.training.container.engine import EpochReport, prepare_ultralytics, run_training
+from authentic.training.container.evaluate import evaluate_model
+from authentic.training.container.program import auto_imgsz, resolve_device
+from authentic.training.container.recipe import train_args, ultralytics_default_args
+from authentic.training.container.split import Split
 from authentic.training.hyperparameters import Hyperparameters
-from authentic.training.program import auto_imgsz, resolve_device
-from authentic.training.recipe import train_args, ultralytics_default_args
-from authentic.training.split import Split
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "train"

@@ -45,9 +45,9 @@ from typing import Any
 import httpx
 from PIL import Image, ImageDraw
 
-from authentic.detector import Detector, RuntimeOptions, decode_image, letterbox
-from authentic.offline import prepare_offline
-from containers.inference.server import ServerSettings
+from authentic.inference.detector import Detector, RuntimeOptions, decode_image, letterbox
+from authentic.inference.server import ServerSettings
+from authentic.training.container.offline import prepare_offline
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "exif"

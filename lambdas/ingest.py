@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authentic import settings
-from authentic.adapters.dataset_records import DatasetRecords
-from authentic.adapters.s3 import ObjectStore
-from authentic.ingest import Ingest, ObjectCreated
-from authentic.observability import logger, metrics
-
-processor = BatchProcessor(event_type=EventType.SQS)
+from authentic.api.observability import logger, metrics
+from authentic.api.rest import Handler, provide
+from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.s3 import S3ObjectStore
+from authentic.ingest.service import Ingest, ObjectCreated
 
 _METRICS = {"accepted": "PairsAccepted", "rejected": "PairsRejected", "unscoped": "ObjectsOutsideBrandPrefix"}
 
 
-@cache
-def _ingest() -> Ingest:
-    config = settings.current()
-    return Ingest(ObjectStore(), DatasetRecords(config.table_name), config)
+def production(config: settings.Settings) -> Ingest:
+    return Ingest(S3ObjectStore(), DynamoDatasetRecords(config.table_name), config)
 
 
 def notifications(body: str) -> list[ObjectCreated]:
@@ -49,22 +44,27 @@ def notifications(body: str) -> list[ObjectCreated]:
     return created
 
 
-def record_handler(record: SQSRecord) -> None:
-    for event in notifications(record.body):
-        logger.append_keys(key=event.key)
-        outcome = _ingest().object_created(event)
-        if outcome in _METRICS:
-            metrics.add_metric(name=_METRICS[outcome], unit=MetricUnit.Count, value=1)
+def create_handler(ingest: Ingest | None = None) -> Handler:
+    """The function's handler over `ingest`, or over the deployment's own, built on the first invocation."""
+    current = provide(ingest, lambda: production(settings.current()))
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: SQSRecord) -> None:
+        for event in notifications(record.body):
+            logger.append_keys(key=event.key)
+            outcome = current().object_created(event)
+            if outcome in _METRICS:
+                metrics.add_metric(name=_METRICS[outcome], unit=MetricUnit.Count, value=1)
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+        return dict(response)
+
+    return handler
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    return dict(response)
-
-
-def reset() -> None:
-    _ingest.cache_clear()
+handler = create_handler()

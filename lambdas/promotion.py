@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authentic import settings
-from authentic.adapters.model_records import ModelRecords
-from authentic.adapters.s3 import ObjectStore
-from authentic.adapters.sagemaker import TrainingJobs
-from authentic.observability import logger, metrics
-from authentic.promotion import Promotion
+from authentic.api.observability import logger, metrics
+from authentic.api.rest import Handler, provide
+from authentic.aws.model_records import DynamoModelRecords
+from authentic.aws.s3 import S3ObjectStore
+from authentic.aws.sagemaker import SageMakerTrainingJobs
+from authentic.models.promotion import Promotion
 
 _METRICS = {
     "promoted": "ModelsPromoted",
@@ -23,22 +22,25 @@ _METRICS = {
 }
 
 
-@cache
-def _promotion() -> Promotion:
-    config = settings.current()
-    return Promotion(ModelRecords(config.table_name), ObjectStore(), TrainingJobs(), config)
+def production(config: settings.Settings) -> Promotion:
+    return Promotion(DynamoModelRecords(config.table_name), S3ObjectStore(), SageMakerTrainingJobs(), config)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    detail = event.get("detail", {})
-    logger.append_keys(job_name=detail.get("TrainingJobName"))
-    outcome = _promotion().handle(event)
-    if outcome in _METRICS:
-        metrics.add_metric(name=_METRICS[outcome], unit=MetricUnit.Count, value=1)
-    return {"outcome": outcome}
+def create_handler(promotion: Promotion | None = None) -> Handler:
+    """The function's handler over `promotion`, or over the deployment's own, built on the first invocation."""
+    current = provide(promotion, lambda: production(settings.current()))
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        detail = event.get("detail", {})
+        logger.append_keys(job_name=detail.get("TrainingJobName"))
+        outcome = current().handle(event)
+        if outcome in _METRICS:
+            metrics.add_metric(name=_METRICS[outcome], unit=MetricUnit.Count, value=1)
+        return {"outcome": outcome}
+
+    return handler
 
 
-def reset() -> None:
-    _promotion.cache_clear()
+handler = create_handler()

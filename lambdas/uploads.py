@@ -2,52 +2,44 @@
 
 from __future__ import annotations
 
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from authentic import settings
-from authentic.adapters.dataset_records import DatasetRecords
-from authentic.adapters.s3 import ObjectStore
-from authentic.api import Api
-from authentic.ingest import Ingest
-from authentic.observability import logger
-from authentic.uploads import UploadForms
-
-api = Api("uploads")
+from authentic.api.observability import logger
+from authentic.api.rest import Api, Handler, provide
+from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.s3 import S3ObjectStore
+from authentic.ingest.forms import UploadForms
+from authentic.ingest.report import IngestReport
 
 
-@cache
-def _forms() -> UploadForms:
-    return UploadForms(ObjectStore(), settings.current())
+@dataclass(frozen=True)
+class Services:
+    forms: UploadForms
+    report: IngestReport
+
+    @classmethod
+    def from_settings(cls, config: settings.Settings) -> Services:
+        return cls(UploadForms(S3ObjectStore(), config), IngestReport(DynamoDatasetRecords(config.table_name), config))
 
 
-@cache
-def _ingest() -> Ingest:
-    config = settings.current()
-    return Ingest(ObjectStore(), DatasetRecords(config.table_name), config)
+def create_handler(services: Services | None = None) -> Handler:
+    """The function's handler over `services`, or over the deployment's own, built on the first invocation."""
+    api = Api("uploads")
+    current = provide(services, lambda: Services.from_settings(settings.current()))
+
+    @api.route("POST", "/brands/{brandId}/uploads")
+    def create_upload_forms(brandId: str) -> dict[str, Any]:
+        logger.append_keys(brand_id=brandId)
+        return current().forms.create(brandId, api.json_body())
+
+    @api.route("GET", "/brands/{brandId}/uploads")
+    def ingest_summary(brandId: str) -> dict[str, Any]:
+        logger.append_keys(brand_id=brandId)
+        return current().report.summary(brandId)
+
+    return api.handler()
 
 
-@api.route("POST", "/brands/{brandId}/uploads")
-def create_upload_forms(brandId: str) -> dict[str, Any]:
-    logger.append_keys(brand_id=brandId)
-    return _forms().create(brandId, api.json_body())
-
-
-@api.route("GET", "/brands/{brandId}/uploads")
-def ingest_summary(brandId: str) -> dict[str, Any]:
-    logger.append_keys(brand_id=brandId)
-    return _ingest().summary(brandId)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.resolve(event, context)
-
-
-def reset() -> None:
-    """Forget cached services (tests switch settings between cases)."""
-    _forms.cache_clear()
-    _ingest.cache_clear()
+handler = create_handler()

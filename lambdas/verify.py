@@ -3,55 +3,51 @@
 from __future__ import annotations
 
 import base64
-from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authentic import settings
-from authentic.adapters.model_records import ModelRecords
-from authentic.adapters.s3 import ObjectStore
-from authentic.adapters.sagemaker import Endpoint
-from authentic.api import Api
+from authentic.api.observability import logger, metrics
+from authentic.api.rest import Api, Handler, provide
+from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.model_records import DynamoModelRecords
+from authentic.aws.sagemaker import SageMakerEndpoint
 from authentic.errors import InvalidInput
-from authentic.observability import logger, metrics
-from authentic.registry import Registry
-from authentic.verify import Verify
+from authentic.models.policy import Policy
+from authentic.verify.service import Verify
 
-api = Api("verify")
 _SAFETY_MS = 3000
 
 
-@cache
-def _verify() -> Verify:
-    config = settings.current()
-    return Verify(Registry(ModelRecords(config.table_name), ObjectStore(), config), Endpoint(), config)
+def production(config: settings.Settings) -> Verify:
+    policy = Policy(DynamoModelRecords(config.table_name), DynamoDatasetRecords(config.table_name))
+    return Verify(policy, SageMakerEndpoint(), config)
 
 
-@api.route("POST", "/verify")
-def verify() -> dict[str, Any]:
-    brand = api.query("brand")
-    if not brand:
-        raise InvalidInput("say which brand: POST /verify?brand={brandId}")
-    logger.append_keys(brand_id=brand)
-    event = api.resolver.current_event
-    raw = event.body or ""
-    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", errors="replace")
-    content_type = event.get_header_value("content-type", case_sensitive=False)
-    context = api.resolver.lambda_context
-    remaining_ms = context.get_remaining_time_in_millis() if context else 20000
-    answer = _verify()(brand, body, content_type, deadline_seconds=max(1.0, (remaining_ms - _SAFETY_MS) / 1000))
-    metrics.add_metric(name=f"Verdict{answer['verdict'].capitalize()}", unit=MetricUnit.Count, value=1)
-    return answer
+def create_handler(verify: Verify | None = None) -> Handler:
+    """The function's handler over `verify`, or over the deployment's own, built on the first invocation."""
+    api = Api("verify")
+    current = provide(verify, lambda: production(settings.current()))
+
+    @api.route("POST", "/verify")
+    def verify_photo() -> dict[str, Any]:
+        brand = api.query("brand")
+        if not brand:
+            raise InvalidInput("say which brand: POST /verify?brand={brandId}")
+        logger.append_keys(brand_id=brand)
+        event = api.resolver.current_event
+        raw = event.body or ""
+        body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", errors="replace")
+        content_type = event.get_header_value("content-type", case_sensitive=False)
+        context = api.resolver.lambda_context
+        remaining_ms = context.get_remaining_time_in_millis() if context else 20000
+        deadline = max(1.0, (remaining_ms - _SAFETY_MS) / 1000)
+        answer = current()(brand, body, content_type, deadline_seconds=deadline)
+        metrics.add_metric(name=f"Verdict{answer['verdict'].capitalize()}", unit=MetricUnit.Count, value=1)
+        return answer
+
+    return api.handler()
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.resolve(event, context)
-
-
-def reset() -> None:
-    _verify.cache_clear()
+handler = create_handler()

@@ -15,8 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar, cast
 
+from authentic import settings as defaults
+from authentic.contracts import MAX_PHOTO_PIXELS
+
 PREFIX = "authentic:"
-MB = 1024 * 1024
+MB = defaults.MB
 
 # The retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = frozenset(
@@ -37,11 +40,11 @@ class ConfigError(ValueError):
 class TrainingOptions:
     """How the training Lambda launches SageMaker training jobs."""
 
-    instance_type: str = "ml.g6.xlarge"  # one NVIDIA L4: a current single-GPU instance
-    volume_gb: int = 30
-    max_runtime_seconds: int = 4 * 3600
-    use_spot: bool = False
-    max_wait_seconds: int = 8 * 3600  # only used with managed spot; must be >= max_runtime_seconds
+    instance_type: str = defaults.TRAINING_INSTANCE_TYPE
+    volume_gb: int = defaults.TRAINING_VOLUME_GB
+    max_runtime_seconds: int = defaults.TRAINING_MAX_SECONDS
+    use_spot: bool = defaults.TRAINING_USE_SPOT
+    max_wait_seconds: int = defaults.TRAINING_MAX_WAIT_SECONDS  # managed spot only; >= max_runtime_seconds
     pretrained_weights_url: str = ""  # https URL baked into the training image at build time; empty: from scratch
 
 
@@ -49,7 +52,7 @@ class TrainingOptions:
 class HostingOptions:
     """The multi-model endpoint that serves every brand's live model."""
 
-    instance_type: str = "ml.c7i.xlarge"  # CPU: ONNX Runtime needs no GPU (see HostingConfig for the sizing)
+    instance_type: str = "ml.c7i.xlarge"  # 4 vCPU, 8 GiB: ONNX Runtime on CPU, about 300 nano models resident
     instance_count: int = 1
     min_instances: int = 1
     max_instances: int = 2
@@ -67,13 +70,13 @@ class Throttle:
 class AppConfig:
     """Everything a deployment can choose. Defaults are the documented production starting point."""
 
-    job_prefix: str = "authentic"
-    max_image_bytes: int = 25 * MB
-    max_annotation_bytes: int = 1 * MB
-    max_pixels: int = 50_000_000
-    pair_stale_seconds: int = 24 * 3600
-    min_images_per_class: int = 10
-    quality_gate_map50: float = 0.5
+    job_prefix: str = defaults.JOB_PREFIX
+    max_image_bytes: int = defaults.MAX_IMAGE_BYTES
+    max_annotation_bytes: int = defaults.MAX_ANNOTATION_BYTES
+    max_pixels: int = MAX_PHOTO_PIXELS
+    pair_stale_seconds: int = defaults.PAIR_STALE_SECONDS
+    min_images_per_class: int = defaults.MIN_IMAGES_PER_CLASS
+    quality_gate_map50: float = defaults.QUALITY_GATE_MAP50
     training: TrainingOptions = TrainingOptions()
     hosting: HostingOptions = HostingOptions()
     verify_throttle: Throttle = Throttle()

@@ -24,7 +24,7 @@ from stacks.constructs.hosting import HostingConfig, MultiModelHosting
 from stacks.constructs.ingest import Ingest
 from stacks.constructs.lambdas import Functions
 from stacks.constructs.orchestration import Orchestration
-from stacks.constructs.training import TrainingConfig, TrainingImage
+from stacks.constructs.training import TrainingImage
 from stacks.constructs.verify import Verify
 from stacks.stateful import StatefulStack
 
@@ -71,14 +71,7 @@ class ServiceStack(cdk.Stack):
             "Training",
             dataset_bucket=stateful.dataset_bucket,
             artifacts_bucket=stateful.artifacts_bucket,
-            config=TrainingConfig(
-                instance_type=config.training.instance_type,
-                volume_size_gb=config.training.volume_gb,
-                max_runtime_seconds=config.training.max_runtime_seconds,
-                use_spot=config.training.use_spot,
-                max_wait_seconds=config.training.max_wait_seconds,
-                pretrained_weights_url=config.training.pretrained_weights_url,
-            ),
+            pretrained_weights_url=config.training.pretrained_weights_url,
         )
         hosting = MultiModelHosting(
             self,

@@ -8,9 +8,23 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from authentic.contracts import MAX_PHOTO_PIXELS
 from authentic.errors import InvalidInput
 
 MB = 1024 * 1024
+
+# Deployment defaults: `Settings` below, the CDK app's `stacks.config.AppConfig` and `cdk.json` start from these.
+JOB_PREFIX = "authentic"
+MAX_IMAGE_BYTES = 25 * MB
+MAX_ANNOTATION_BYTES = 1 * MB
+PAIR_STALE_SECONDS = 24 * 3600
+MIN_IMAGES_PER_CLASS = 10
+QUALITY_GATE_MAP50 = 0.5
+TRAINING_INSTANCE_TYPE = "ml.g6.xlarge"  # one NVIDIA L4 (24 GB): a current single-GPU training instance
+TRAINING_VOLUME_GB = 30
+TRAINING_MAX_SECONDS = 4 * 3600
+TRAINING_USE_SPOT = False
+TRAINING_MAX_WAIT_SECONDS = 8 * 3600  # managed spot only: waiting plus running, at least the runtime
 
 
 class Settings(BaseModel):
@@ -23,24 +37,24 @@ class Settings(BaseModel):
     artifacts_bucket: str = ""
     live_bucket: str = ""
     table_name: str
-    max_image_bytes: int = Field(25 * MB, gt=0)
-    max_annotation_bytes: int = Field(1 * MB, gt=0)
-    max_pixels: int = Field(50_000_000, gt=0)
+    max_image_bytes: int = Field(MAX_IMAGE_BYTES, gt=0)
+    max_annotation_bytes: int = Field(MAX_ANNOTATION_BYTES, gt=0)
+    max_pixels: int = Field(MAX_PHOTO_PIXELS, gt=0)
     max_pairs_per_request: int = Field(100, gt=0, le=1000)
     upload_url_seconds: int = Field(900, gt=0, le=7 * 24 * 3600)
-    pair_stale_seconds: int = Field(24 * 3600, gt=0)
+    pair_stale_seconds: int = Field(PAIR_STALE_SECONDS, gt=0)
     # Training orchestration.
-    min_images_per_class: int = Field(10, gt=0)
+    min_images_per_class: int = Field(MIN_IMAGES_PER_CLASS, gt=0)
     min_classes: int = Field(1, gt=0)
-    job_prefix: str = "authentic"
+    job_prefix: str = JOB_PREFIX
     training_image_uri: str = ""
     training_role_arn: str = ""
-    training_instance_type: str = "ml.g6.xlarge"
-    training_volume_gb: int = Field(30, gt=0)
-    training_max_seconds: int = Field(4 * 3600, gt=0)
-    training_use_spot: bool = False
-    training_max_wait_seconds: int = Field(8 * 3600, gt=0)
-    quality_gate_map50: float = Field(0.5, ge=0, le=1)
+    training_instance_type: str = TRAINING_INSTANCE_TYPE
+    training_volume_gb: int = Field(TRAINING_VOLUME_GB, gt=0)
+    training_max_seconds: int = Field(TRAINING_MAX_SECONDS, gt=0)
+    training_use_spot: bool = TRAINING_USE_SPOT
+    training_max_wait_seconds: int = Field(TRAINING_MAX_WAIT_SECONDS, gt=0)
+    quality_gate_map50: float = Field(QUALITY_GATE_MAP50, ge=0, le=1)
     # Verify.
     endpoint_name: str = ""
     live_key_cache_seconds: int = Field(30, ge=0)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from authentic.contracts import JOB_END_STATES, PHOTO_MEDIA_TYPES
+
 
 class Auth(Enum):
     IAM = "iam"  # SigV4: the brand web server
@@ -26,6 +28,11 @@ class Function:
     description: str
     timeout_seconds: int = 30
     memory_mb: int = 512
+
+    @property
+    def module(self) -> str:
+        """The handler's module, whose `create_handler()` builds a new handler (the local runtime's cold start)."""
+        return self.handler.rsplit(".", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/verify", "verify", Auth.PUBLIC),
 )
 
+# The request content types API Gateway passes to Lambda base64-encoded (the REST API's binaryMediaTypes).
+BINARY_MEDIA_TYPES = (*PHOTO_MEDIA_TYPES, "application/octet-stream")
+
 EVENTS: tuple[Event, ...] = (
     Event(EventSource.UPLOADS_CREATED, "ingest"),
     Event(EventSource.TRAINING_STATE, "promotion"),
@@ -105,7 +115,6 @@ def function(name: str) -> Function:
 
 
 TRAINING_STATE_DETAIL_TYPE = "SageMaker Training Job State Change"
-TRAINING_END_STATES = ("Completed", "Failed", "Stopped")
 
 
 def training_state_pattern(job_prefix: str) -> dict[str, Any]:
@@ -114,7 +123,7 @@ def training_state_pattern(job_prefix: str) -> dict[str, Any]:
         "source": ["aws.sagemaker"],
         "detail-type": [TRAINING_STATE_DETAIL_TYPE],
         "detail": {
-            "TrainingJobStatus": list(TRAINING_END_STATES),
+            "TrainingJobStatus": list(JOB_END_STATES),
             "TrainingJobName": [{"prefix": f"{job_prefix}-"}],
         },
     }

@@ -21,7 +21,6 @@ from stacks.constructs.lambdas import log_retention
 from stacks.constructs.nag import acknowledge
 
 STAGE_NAME = "prod"
-BINARY_MEDIA_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif", "application/octet-stream")
 _PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 IAM_ROUTE_REASON = (
@@ -84,7 +83,7 @@ class Api(Construct):
             "RestApi",
             description="Counterfeit detection: brand uploads, training and models (IAM); public verify.",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            binary_media_types=list(BINARY_MEDIA_TYPES),
+            binary_media_types=list(wiring.BINARY_MEDIA_TYPES),
             cloud_watch_role=True,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,

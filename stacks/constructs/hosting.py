@@ -26,6 +26,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from stacks.config import HostingOptions
 from stacks.constructs.nag import allow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,10 +51,10 @@ CONTEXT_EXCLUDE = [
 class HostingConfig:
     """The endpoint's capacity. `cdk.json` sets instance type and counts; the rest are tuned defaults."""
 
-    instance_type: str = "ml.c7i.xlarge"  # 4 vCPU, 8 GiB: ONNX Runtime on CPU, about 300 nano models resident
-    initial_instance_count: int = 1
-    min_instances: int = 1
-    max_instances: int = 2
+    instance_type: str = HostingOptions.instance_type
+    initial_instance_count: int = HostingOptions.instance_count
+    min_instances: int = HostingOptions.min_instances
+    max_instances: int = HostingOptions.max_instances
     # Invocations per instance per minute to hold: a 4-vCPU instance serves about 20 photos/s (12 MP, decode
     # bound); 600/min keeps it near half of that, leaving headroom for model loads and bursts.
     target_invocations_per_instance: int = 600

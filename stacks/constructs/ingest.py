@@ -17,7 +17,7 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from authentic import layout, wiring
+from authentic import keys, wiring
 from stacks.constructs.lambdas import role_of
 from stacks.constructs.nag import allow
 from stacks.constructs.storage import dead_letter_queue
@@ -75,12 +75,12 @@ def _objects(bucket: s3.IBucket, *patterns: str) -> list[str]:
 
 # Object-key patterns, from authentic.layout's key scheme.
 UPLOAD_KEYS = (
-    layout.upload_image_key("*", "*"),  # {brand}/{pair}/image
-    layout.upload_annotation_key("*", "*"),  # {brand}/{pair}/annotation.json
+    keys.upload_image_key("*", "*"),  # {brand}/{pair}/image
+    keys.upload_annotation_key("*", "*"),  # {brand}/{pair}/annotation.json
 )
 DATASET_PAIR_KEYS = (
-    layout.dataset_image_key("*", "*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/images/*
-    layout.dataset_annotation_key("*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/annotations/*
+    keys.dataset_image_key("*", "*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/images/*
+    keys.dataset_annotation_key("*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/annotations/*
 )
 
 

@@ -23,17 +23,18 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from authentic import layout, wiring
+from authentic import keys, wiring
+from authentic.contracts import MODEL_ARTIFACT
 from stacks.constructs.lambdas import role_of
 from stacks.constructs.nag import allow
 from stacks.constructs.storage import dead_letter_queue
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 
-MANIFEST_KEYS = layout.manifest_key("*", "*").rsplit("/", 1)[0] + "/*"  # {brand}/manifests/*
-SNAPSHOT_KEYS = layout.snapshot_prefix("*", "*").split("/", 1)[0] + "/*"  # snapshots/*
-ARTIFACT_KEYS = "*/output/model.tar.gz"  # SageMaker writes {brand}/{job}/output/model.tar.gz
-LIVE_KEYS = "*/v*.tar.gz"  # layout.live_model_key: {brand}/v{version:05d}.tar.gz, never reused
+MANIFEST_KEYS = keys.manifest_key("*", "*").rsplit("/", 1)[0] + "/*"  # {brand}/manifests/*
+SNAPSHOT_KEYS = keys.snapshot_prefix("*", "*").split("/", 1)[0] + "/*"  # snapshots/*
+ARTIFACT_KEYS = f"*/output/{MODEL_ARTIFACT}"  # SageMaker writes {brand}/{job}/output/model.tar.gz
+LIVE_KEYS = "*/v*.tar.gz"  # keys.live_model_key: {brand}/v{version:05d}.tar.gz, never reused
 
 
 def job_name_prefix(prefix: str) -> str:

@@ -3,7 +3,7 @@
 Image: a `DockerImageAsset` built from `containers/training/Dockerfile` with the repository root as context (the
 image installs `src/`), for linux/amd64; the CDK CLI builds and pushes it on deploy, never at synth. Only the
 files the Dockerfile copies are in the build context (and in the asset hash), so editing a test or a doc does
-not rebuild the image. `TrainingConfig.pretrained_weights_url`, when set, becomes the build argument that bakes
+not rebuild the image. `pretrained_weights_url`, when set, becomes the build argument that bakes
 pretrained weights into the image; without it jobs train from the model YAML.
 
 Role (assumed by SageMaker, passed by the training function):
@@ -16,8 +16,6 @@ Role (assumed by SageMaker, passed by the training function):
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -35,8 +33,6 @@ DATASET_PREFIX = "snapshots/"  # authentic.layout.snapshot_prefix: snapshots/{br
 CHECKPOINTS_PATTERN = "*/checkpoints/*"  # the orchestration's CheckpointConfig: {brand}/checkpoints/{job}/
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
-MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's limit
-_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 # The build context: everything the Dockerfile copies, nothing else (Docker ignore-file syntax).
 BUILD_CONTEXT = (
     "*",
@@ -51,40 +47,8 @@ BUILD_CONTEXT = (
 )
 
 
-@dataclass(frozen=True)
-class TrainingConfig:
-    """Where and how long training jobs run (from `cdk.json` context), and what the image is built with."""
-
-    instance_type: str = "ml.g6.xlarge"  # one NVIDIA L4 (24 GB): a current single-GPU training instance
-    volume_size_gb: int = 30
-    max_runtime_seconds: int = 4 * 3600
-    use_spot: bool = False
-    max_wait_seconds: int = 8 * 3600  # managed spot only: waiting plus running, at least max_runtime_seconds
-    pretrained_weights_url: str = ""  # e.g. the yolo11n.pt release URL; empty: train from the model YAML
-
-    def __post_init__(self) -> None:
-        problems: list[str] = []
-        if not _INSTANCE_TYPE.fullmatch(self.instance_type):
-            problems.append(f"instance_type {self.instance_type!r} is not a SageMaker instance type (ml.x.y)")
-        if not 1 <= self.volume_size_gb <= 16_384:
-            problems.append(f"volume_size_gb {self.volume_size_gb} must be between 1 and 16384")
-        if not 60 <= self.max_runtime_seconds <= MAX_RUNTIME_SECONDS:
-            problems.append(
-                f"max_runtime_seconds {self.max_runtime_seconds} must be between 60 and {MAX_RUNTIME_SECONDS}"
-            )
-        if self.use_spot and not self.max_runtime_seconds <= self.max_wait_seconds <= MAX_RUNTIME_SECONDS:
-            problems.append(
-                f"max_wait_seconds {self.max_wait_seconds} must be at least max_runtime_seconds "
-                f"({self.max_runtime_seconds}) when use_spot is true"
-            )
-        if self.pretrained_weights_url and not self.pretrained_weights_url.startswith("https://"):
-            problems.append("pretrained_weights_url must be an https:// URL")
-        if problems:
-            raise ValueError("; ".join(problems))
-
-
 class TrainingImage(Construct):
-    """The training image asset and the SageMaker execution role; exposes `image_uri`, `role` and `config`."""
+    """The training image asset and the SageMaker execution role; exposes `image_uri` and `role`."""
 
     def __init__(
         self,
@@ -93,13 +57,12 @@ class TrainingImage(Construct):
         *,
         dataset_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
-        config: TrainingConfig | None = None,
+        pretrained_weights_url: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
-        self.config = config or TrainingConfig()
-        build_args = (
-            {WEIGHTS_BUILD_ARG: self.config.pretrained_weights_url} if self.config.pretrained_weights_url else None
-        )
+        if pretrained_weights_url and not pretrained_weights_url.startswith("https://"):
+            raise ValueError(f"pretrained_weights_url must be an https:// URL, got {pretrained_weights_url!r}")
+        build_args = {WEIGHTS_BUILD_ARG: pretrained_weights_url} if pretrained_weights_url else None
         self.asset = ecr_assets.DockerImageAsset(
             self,
             "Image",

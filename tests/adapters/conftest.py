@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from authentic import aws, settings
+from authentic import settings
+from authentic.aws import clients
 from authentic.local import events
 from authentic.local.provision import Provisioned, provision
 from authentic.settings import Settings
@@ -33,10 +34,10 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture
 def moto_aws(app_settings: Settings) -> Iterator[Provisioned]:
     with mock_aws():
-        aws.clear()
+        clients.clear()
         settings.current.cache_clear()
         yield provision(app_settings)
-    aws.clear()
+    clients.clear()
     settings.current.cache_clear()
 
 
@@ -45,7 +46,7 @@ def put_upload(app_settings: Settings, moto_aws: Provisioned) -> Callable[..., d
     """Put an object in the uploads bucket and return the S3 notification message for it."""
 
     def put(key: str, body: bytes, content_type: str = "application/octet-stream") -> dict[str, Any]:
-        out = aws.client("s3").put_object(
+        out = clients.client("s3").put_object(
             Bucket=app_settings.uploads_bucket, Key=key, Body=body, ContentType=content_type
         )
         return events.s3_object_created(

@@ -7,7 +7,8 @@ import threading
 import time
 from typing import Any
 
-from authentic.adapters.sagemaker import TrainingJob, TrainingJobAlreadyExists, TrainingJobMissing
+from authentic.aws.ports import TrainingJob
+from authentic.errors import TrainingJobAlreadyExists, TrainingJobMissing
 
 
 class FakeTrainingJobs:

@@ -11,10 +11,10 @@ import pytest
 from builders import jpeg, load_event, seed_annotation
 from PIL import Image
 
-from authentic import aws
-from authentic.adapters.dataset_records import DatasetRecords
-from authentic.adapters.s3 import ObjectStore
-from authentic.ingest import Ingest
+from authentic.aws import clients
+from authentic.aws.dataset_records import DatasetRecords
+from authentic.aws.s3 import S3ObjectStore
+from authentic.ingest.service import Ingest
 from authentic.local import events
 from authentic.local.provision import Provisioned
 from authentic.settings import Settings
@@ -40,7 +40,7 @@ def deliver(*messages: dict[str, Any]) -> dict[str, Any]:
 
 
 def summary(app_settings: Settings, **kwargs: Any) -> dict[str, Any]:
-    service = Ingest(ObjectStore(), DatasetRecords(app_settings.table_name), app_settings)
+    service = Ingest(S3ObjectStore(), DatasetRecords(app_settings.table_name), app_settings)
     return service.summary("acme", **kwargs)
 
 
@@ -63,7 +63,7 @@ def test_the_second_half_of_a_pair_triggers_processing(put_upload: Put, app_sett
 
     item = pair_item(app_settings)
     assert item["status"] == "accepted"
-    s3 = aws.client("s3")
+    s3 = clients.client("s3")
     stored = s3.get_object(Bucket=app_settings.dataset_bucket, Key=f"acme/images/{PAIR}.jpg")["Body"].read()
     assert Image.open(io.BytesIO(stored)).getexif() == {}
     document = json.loads(
@@ -134,7 +134,7 @@ def test_a_photo_stored_sideways_is_made_upright_with_its_boxes(put_upload: Put,
     deliver(*upload_pair(put_upload, jpeg(64, 48, orientation=6), seed_annotation("s.jpg", 64, 48, [(0, 0, 0, 16, 8)])))
 
     document = json.loads(
-        aws.client("s3")
+        clients.client("s3")
         .get_object(Bucket=app_settings.dataset_bucket, Key=f"acme/annotations/{PAIR}.json")["Body"]
         .read()
     )
@@ -186,9 +186,9 @@ def test_bad_input_is_rejected_with_a_reason_and_the_upload_kept(
     assert report["counts"]["rejected"] == 1
     assert report["rejected"][0]["reason"]
     assert report["images"] == 0
-    uploads = aws.client("s3").list_objects_v2(Bucket=app_settings.uploads_bucket)["Contents"]
+    uploads = clients.client("s3").list_objects_v2(Bucket=app_settings.uploads_bucket)["Contents"]
     assert len(uploads) == 2  # the raw upload stays
-    assert "Contents" not in aws.client("s3").list_objects_v2(Bucket=app_settings.dataset_bucket, Prefix="acme/images")
+    assert "Contents" not in clients.client("s3").list_objects_v2(Bucket=app_settings.dataset_bucket, Prefix="acme/images")
 
 
 def test_over_size_and_pixel_bombs_are_refused(
@@ -215,7 +215,7 @@ def test_over_size_and_pixel_bombs_are_refused(
 def test_a_key_outside_any_brand_prefix_is_recorded_not_retried(put_upload: Put, app_settings: Settings) -> None:
     result = deliver(put_upload("../escape.jpg", jpeg()), put_upload("acme/not-a-pair/image", jpeg()))
     assert result == {"batchItemFailures": []}
-    items = aws.client("dynamodb").scan(TableName=app_settings.table_name)["Items"]
+    items = clients.client("dynamodb").scan(TableName=app_settings.table_name)["Items"]
     unscoped = [i for i in items if i["pk"]["S"] == "UNSCOPED"]
     assert len(unscoped) == 2
     assert all(i["reason"]["S"] for i in unscoped)
@@ -248,7 +248,7 @@ def test_a_transient_failure_is_reported_for_retry_and_the_rest_of_the_batch_suc
 ) -> None:
     image_event, annotation_event = upload_pair(put_upload, jpeg(), seed_annotation("a.jpg", 64, 48, [(0, 1, 1, 5, 5)]))
     deliver(image_event)
-    s3 = aws.client("s3")
+    s3 = clients.client("s3")
     s3.delete_bucket(Bucket=app_settings.dataset_bucket)  # writes now fail as a transient outage would
     other = put_upload(f"acme/{OTHER}/image", jpeg(), "image/jpeg")
 

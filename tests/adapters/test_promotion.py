@@ -12,12 +12,12 @@ import pytest
 from builders import load_event, training_event
 from fakes import FakeTrainingJobs
 
-from authentic import aws
-from authentic.adapters.model_records import ModelRecords
-from authentic.adapters.s3 import ObjectStore
-from authentic.artifact import read_summary
+from authentic.aws import clients
+from authentic.aws.model_records import ModelRecords
+from authentic.aws.s3 import S3ObjectStore
 from authentic.local.provision import Provisioned
-from authentic.registry import Registry
+from authentic.models.artifact import read_summary
+from authentic.models.versions import Registry
 from authentic.settings import Settings
 from lambdas import promotion, training
 
@@ -73,7 +73,7 @@ def fake_jobs(monkeypatch: pytest.MonkeyPatch) -> FakeTrainingJobs:
 
 def finished_job(app_settings: Settings, job: str, map50: float) -> str:
     key = f"acme/{job}/output/model.tar.gz"
-    aws.client("s3").put_object(Bucket=app_settings.artifacts_bucket, Key=key, Body=artifact(map50))
+    clients.client("s3").put_object(Bucket=app_settings.artifacts_bucket, Key=key, Body=artifact(map50))
     return f"s3://{app_settings.artifacts_bucket}/{key}"
 
 
@@ -83,7 +83,7 @@ def deliver(event: dict[str, Any]) -> str:
 
 
 def registry(app_settings: Settings) -> Registry:
-    return Registry(ModelRecords(app_settings.table_name), ObjectStore(), app_settings)
+    return Registry(ModelRecords(app_settings.table_name), S3ObjectStore(), app_settings)
 
 
 def live_version(app_settings: Settings) -> int | None:
@@ -101,7 +101,7 @@ def test_completed_above_the_bar_goes_live_under_a_new_key(
     overview = registry(app_settings).overview("acme")
     assert overview["live"]["version"] == 1
     assert overview["live"]["live_key"] == "acme/v00001.tar.gz"
-    aws.client("s3").head_object(Bucket=app_settings.live_bucket, Key="acme/v00001.tar.gz")
+    clients.client("s3").head_object(Bucket=app_settings.live_bucket, Key="acme/v00001.tar.gz")
     assert overview["versions"][0]["metrics"]["map50"] == 0.91
     assert overview["versions"][0]["gate"]["passed"] is True
 
@@ -159,7 +159,7 @@ def test_a_version_below_the_bar_is_recorded_not_live(
         "bar": 0.5,
         "reason": "mAP50 0.200 < bar 0.500",
     }
-    s3 = aws.client("s3")
+    s3 = clients.client("s3")
     assert "Contents" not in s3.list_objects_v2(Bucket=app_settings.live_bucket)
 
 
@@ -231,7 +231,7 @@ def test_a_below_bar_version_needs_force(
     forced = training.handler(event, _Context())
     assert forced["statusCode"] == 200
     assert json.loads(forced["body"])["live"]["version"] == 1
-    aws.client("s3").head_object(Bucket=app_settings.live_bucket, Key="acme/v00001.tar.gz")
+    clients.client("s3").head_object(Bucket=app_settings.live_bucket, Key="acme/v00001.tar.gz")
 
 
 def test_policy_defaults_to_the_model_and_can_be_overridden(
@@ -273,7 +273,7 @@ def test_metrics_come_from_output_tar_gz_when_the_job_wrote_one(
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    aws.client("s3").put_object(
+    clients.client("s3").put_object(
         Bucket=app_settings.artifacts_bucket, Key="acme/authentic-acme-aaa/output/output.tar.gz", Body=small.getvalue()
     )
 

@@ -12,14 +12,15 @@ from botocore.stub import ANY, Stubber
 from builders import load_event
 from fakes import FakeTrainingJobs
 
-from authentic import aws
-from authentic.adapters.dataset_records import Contribution, DatasetRecords, Outcome
-from authentic.adapters.model_records import ModelRecords
-from authentic.adapters.s3 import ObjectStore
-from authentic.adapters.sagemaker import TrainingJobs
+from authentic.aws import clients
+from authentic.aws.dataset_records import DatasetRecords
+from authentic.aws.model_records import ModelRecords
+from authentic.aws.ports import Contribution, Outcome
+from authentic.aws.s3 import S3ObjectStore
+from authentic.aws.sagemaker import TrainingJobs
 from authentic.local.provision import Provisioned
 from authentic.settings import Settings
-from authentic.training_jobs import Training
+from authentic.training.jobs import Training
 from lambdas import training
 
 NAMES = {0: "genuine", 1: "counterfeit"}
@@ -28,7 +29,7 @@ NAMES = {0: "genuine", 1: "counterfeit"}
 def seed_brand(app_settings: Settings, per_class: dict[int, int], brand: str = "acme", start: int = 0) -> None:
     """Given a brand whose ingest accepted `per_class` images of each class (as the ingest writes them)."""
     records = DatasetRecords(app_settings.table_name)
-    store = ObjectStore()
+    store = S3ObjectStore()
     n = start
     for class_id, count in per_class.items():
         for _ in range(count):
@@ -131,7 +132,7 @@ def test_start_freezes_exact_versions_and_starts_one_job(
     assert job["job_name"].startswith("authentic-acme-")
     assert request["HyperParameters"]["brand_id"] == "acme"
     manifest_key = request["HyperParameters"]["manifest_key"]
-    s3 = aws.client("s3")
+    s3 = clients.client("s3")
     manifest = json.loads(s3.get_object(Bucket=app_settings.dataset_bucket, Key=manifest_key)["Body"].read())
     assert len(manifest["items"]) == 20
     assert all(i["image_version"] and i["annotation_version"] for i in manifest["items"])
@@ -161,7 +162,7 @@ def test_two_concurrent_requests_make_exactly_one_job(
     service = Training(
         DatasetRecords(app_settings.table_name),
         ModelRecords(app_settings.table_name),
-        ObjectStore(),
+        S3ObjectStore(),
         fake_jobs,  # type: ignore[arg-type]
         app_settings,
     )
@@ -252,7 +253,7 @@ def test_the_create_training_job_request_is_exact(
     service = Training(
         DatasetRecords(settings.table_name),
         ModelRecords(settings.table_name),
-        ObjectStore(),
+        S3ObjectStore(),
         TrainingJobs(client),
         settings,
     )

@@ -67,9 +67,9 @@ def test_a_form_uploads_for_real(moto_aws: Provisioned, app_settings: Settings) 
     data = jpeg()
     response = requests.post(form["url"], data=form["fields"], files={"file": ("x.jpg", data)}, timeout=10)
     assert response.status_code in (200, 204)
-    from authentic import aws
+    from authentic.aws import clients
 
-    stored = aws.client("s3").get_object(Bucket=app_settings.uploads_bucket, Key=form["fields"]["key"])
+    stored = clients.client("s3").get_object(Bucket=app_settings.uploads_bucket, Key=form["fields"]["key"])
     assert stored["Body"].read() == data
 
 

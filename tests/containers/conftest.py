@@ -19,7 +19,7 @@ from training_fixtures import TrainingRun, make_ml_root, no_network
 @pytest.fixture(scope="session")
 def tiny_training_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
     """Run the training program once, in this process, with every socket refused."""
-    from authentic.training.program import main
+    from authentic.training.container.program import main
 
     ml_root = make_ml_root(tmp_path_factory.mktemp("ml"))
     out = io.StringIO()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from training_fixtures import TINY_HYPERPARAMETERS, make_ml_root
 
-from authentic.dataset import Manifest
-from authentic.training.program import main
+from authentic.training.container.program import main
+from authentic.training.manifest import Manifest
 
 
 def run_failing(ml_root: Path) -> str:

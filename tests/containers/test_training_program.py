@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from training_fixtures import TINY_DUPLICATES, TINY_IMAGES, TINY_IMGSZ, TrainingRun
 
-from authentic.dataset import Manifest
-from authentic.progress import METRIC_DEFINITIONS, PROGRESS_PREFIX
-from authentic.training.engine import DONE_MARKER
-from authentic.training.export import expected_anchors, read_metadata
-from authentic.training.split import SplitItem, split_items
+from authentic.training.container.engine import DONE_MARKER
+from authentic.training.container.export import expected_anchors, read_metadata
+from authentic.training.container.split import SplitItem, split_items
+from authentic.training.manifest import Manifest
+from authentic.training.progress import METRIC_DEFINITIONS, PROGRESS_PREFIX
 
 pytestmark = pytest.mark.slow
 
@@ -156,7 +156,7 @@ def test_a_restarted_job_skips_finished_training_and_rebuilds_the_artifact(
     import io
     import shutil
 
-    from authentic.training.program import main
+    from authentic.training.container.program import main
 
     ml_root = tmp_path / "ml"
     shutil.copytree(tiny_training_run.ml_root, ml_root, ignore=shutil.ignore_patterns("model", "work"))

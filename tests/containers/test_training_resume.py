@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from training_fixtures import TINY_HYPERPARAMETERS, TrainingRun, make_ml_root
 
-from authentic.training.engine import prepare_ultralytics, run_training
+from authentic.training.container.engine import prepare_ultralytics, run_training
+from authentic.training.container.program import WEIGHTS_DIR_ENV, main, resolve_weights
+from authentic.training.container.recipe import train_args
 from authentic.training.hyperparameters import Hyperparameters
-from authentic.training.program import WEIGHTS_DIR_ENV, main, resolve_weights
-from authentic.training.recipe import train_args
 
 pytestmark = pytest.mark.slow
 

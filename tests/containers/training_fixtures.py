@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from authentic.synthetic import write_training_channel
+from authentic.cli.synthetic import write_training_channel
 
 TINY_IMAGES = 16
 TINY_DUPLICATES = 2

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from authentic import aws, workflows
-from authentic.client import ApiClient, ApiError
-from authentic.images import has_metadata
+from authentic.aws import clients
+from authentic.cli import flows
+from authentic.cli.client import ApiClient, ApiError
+from authentic.cli.synthetic import generate_brand, render_single
 from authentic.local.runtime import LocalRuntime
-from authentic.synthetic import generate_brand, render_single
+from authentic.media.normalise import has_metadata
 
 pytestmark = pytest.mark.slow
 
@@ -51,19 +52,19 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def imported(client: ApiClient, dataset: Path) -> workflows.ImportReport:
-    return workflows.import_folder(client, BRAND, dataset, "seed", wait_seconds=120)
+def imported(client: ApiClient, dataset: Path) -> flows.ImportReport:
+    return flows.import_folder(client, BRAND, dataset, "seed", wait_seconds=120)
 
 
 def test_ingest_accepts_the_photos_and_refuses_the_broken_file(
-    imported: workflows.ImportReport, runtime: LocalRuntime
+    imported: flows.ImportReport, runtime: LocalRuntime
 ) -> None:
     assert len(imported.accepted) == 10
     assert imported.pending == []
     ((name, reason),) = imported.rejected
     assert name == "broken.jpg"
     assert "truncated" in reason.lower()
-    s3 = aws.client("s3")
+    s3 = clients.client("s3")
     keys = [
         o["Key"]
         for o in s3.list_objects_v2(Bucket=runtime.settings.dataset_bucket, Prefix=f"{BRAND}/images/")["Contents"]
@@ -76,11 +77,11 @@ def test_ingest_accepts_the_photos_and_refuses_the_broken_file(
 
 
 def test_the_same_upload_twice_changes_nothing(
-    client: ApiClient, imported: workflows.ImportReport, runtime: LocalRuntime
+    client: ApiClient, imported: flows.ImportReport, runtime: LocalRuntime
 ) -> None:
     before = client.ingest_summary(BRAND)
-    sqs = aws.client("sqs")
-    s3 = aws.client("s3")
+    sqs = clients.client("sqs")
+    s3 = clients.client("s3")
     # Upload one pair's image again (the same form used twice), and deliver one notification twice.
     listing = s3.list_objects_v2(Bucket=runtime.settings.uploads_bucket, Prefix=f"{BRAND}/")["Contents"]
     image_key = next(o["Key"] for o in listing if o["Key"].endswith("/image"))
@@ -103,7 +104,7 @@ def test_the_same_upload_twice_changes_nothing(
 
 
 def test_train_promote_and_verify(
-    client: ApiClient, imported: workflows.ImportReport, dataset: Path, runtime: LocalRuntime, tmp_path: Path
+    client: ApiClient, imported: flows.ImportReport, dataset: Path, runtime: LocalRuntime, tmp_path: Path
 ) -> None:
     # Four tiny epochs: long enough (a subprocess that imports torch, trains, exports, evaluates) for the
     # conflicting request below to arrive while the job runs.
@@ -113,7 +114,7 @@ def test_train_promote_and_verify(
     # A second finish while training runs, on a dataset that has changed since, answers 409 with the job.
     extra = tmp_path / "extra"
     generate_brand(extra, n_images=1, seed=99, image_size=128, prefix="late")
-    workflows.import_folder(client, BRAND, extra, "seed", wait_seconds=60)
+    flows.import_folder(client, BRAND, extra, "seed", wait_seconds=60)
     assert client.training_job(BRAND, job["job_name"])["state"] == "InProgress"
     with pytest.raises(ApiError) as conflict:
         client.start_training(BRAND)
@@ -125,14 +126,14 @@ def test_train_promote_and_verify(
     assert done["version"] == 1
     assert done["gate"]["passed"], done
     live_key = f"{BRAND}/v00001.tar.gz"
-    aws.client("s3").head_object(Bucket=runtime.settings.live_bucket, Key=live_key)
+    clients.client("s3").head_object(Bucket=runtime.settings.live_bucket, Key=live_key)
     models = client.models(BRAND)
     assert models["live"]["version"] == 1
     assert models["live"]["live_key"] == live_key
 
     photo = tmp_path / "shopper.jpg"
     render_single(photo, class_id=0, seed=5, image_size=128)
-    answer = workflows.verify_photo(client, BRAND, photo)
+    answer = flows.verify_photo(client, BRAND, photo)
     assert answer["model_version"] == 1
     assert answer["verdict"] in ("genuine", "counterfeit", "inconclusive")
     assert answer["detections"], answer
@@ -154,7 +155,7 @@ def _wait(client: ApiClient, job_name: str, timeout: float = 600) -> dict[str, A
 def test_the_cli_drives_the_same_runtime(
     client: ApiClient, runtime: LocalRuntime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from authentic import cli
+    from authentic.cli import main as cli
 
     _wait_for_live(client)
     api = ["--api", runtime.api_url, "--brand", BRAND]

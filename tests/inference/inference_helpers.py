@@ -59,7 +59,7 @@ def encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
 def prepare_ultralytics(config_dir: Path | None = None) -> None:
     """`authentic.offline.prepare_offline`, tolerating its KeyError: it sets the environment and the fonts first,
     then asks ultralytics 8.4 for a setting ("hub") that version does not have."""
-    from authentic.offline import prepare_offline
+    from authentic.training.container.offline import prepare_offline
 
     with contextlib.suppress(KeyError):
         prepare_offline(config_dir)

@@ -10,7 +10,8 @@ import pytest
 from inference_helpers import TestClient, encode
 from PIL import Image
 
-from containers.inference.server import ModelRegistry, ServerSettings, create_app
+from authentic.inference.resident import ResidentModels
+from authentic.inference.server import ServerSettings, create_app
 
 MiB = 1024 * 1024
 NAME = "acme/v00001.tar.gz"  # SageMaker's model names are opaque; this one holds a slash
@@ -236,7 +237,7 @@ def test_invoke_of_a_model_not_loaded_is_404(client: TestClient) -> None:
 
 
 def test_load_answers_507_when_the_budget_is_full(model_copies: list[Path]) -> None:
-    registry = ModelRegistry(budget_bytes=40 * MiB)  # a 10 MB model costs about 17 MiB: two fit
+    registry = ResidentModels(budget_bytes=40 * MiB)  # a 10 MB model costs about 17 MiB: two fit
     with TestClient(create_app(_settings(), registry=registry)) as client:
         assert _load(client, "a", model_copies[0]).status_code == 200
         assert _load(client, "b", model_copies[1]).status_code == 200
@@ -259,7 +260,7 @@ def test_load_answers_507_for_a_model_bigger_than_the_whole_budget(inference_mod
 
 
 def test_load_answers_507_when_the_host_is_short_of_memory(inference_model_dir: Path) -> None:
-    registry = ModelRegistry(budget_bytes=1024 * MiB, free_memory=lambda: 64 * MiB)
+    registry = ResidentModels(budget_bytes=1024 * MiB, free_memory=lambda: 64 * MiB)
     with TestClient(create_app(_settings(), registry=registry)) as client:
         refused = _load(client, NAME, inference_model_dir)
         assert refused.status_code == 507
@@ -270,7 +271,7 @@ def test_load_answers_507_when_onnx_runtime_runs_out_of_memory(inference_model_d
     def exhausted(model_dir: Path, options: Any) -> Any:
         raise MemoryError("std::bad_alloc")
 
-    registry = ModelRegistry(budget_bytes=1024 * MiB, loader=exhausted)
+    registry = ResidentModels(budget_bytes=1024 * MiB, loader=exhausted)
     with TestClient(create_app(_settings(), registry=registry)) as client:
         refused = _load(client, NAME, inference_model_dir)
         assert refused.status_code == 507
@@ -279,7 +280,7 @@ def test_load_answers_507_when_onnx_runtime_runs_out_of_memory(inference_model_d
 
 
 def test_lru_eviction_unloads_the_least_recently_used_idle_model(model_copies: list[Path]) -> None:
-    registry = ModelRegistry(budget_bytes=40 * MiB, evict_lru=True)
+    registry = ResidentModels(budget_bytes=40 * MiB, evict_lru=True)
     photo = encode(Image.new("RGB", (64, 64)))
     with TestClient(create_app(_settings(), registry=registry)) as client:
         _load(client, "a", model_copies[0])
@@ -292,7 +293,7 @@ def test_lru_eviction_unloads_the_least_recently_used_idle_model(model_copies: l
 
 
 def test_a_model_in_use_is_never_evicted(model_copies: list[Path]) -> None:
-    registry = ModelRegistry(budget_bytes=40 * MiB, evict_lru=True)
+    registry = ResidentModels(budget_bytes=40 * MiB, evict_lru=True)
     registry.load("a", str(model_copies[0]))
     registry.load("b", str(model_copies[1]))
     with registry.use("a"), registry.use("b"):
@@ -336,7 +337,7 @@ def test_settings_refuse_bad_environment_values(name: str, value: str) -> None:
 
 
 def test_eviction_happens_only_when_it_makes_enough_room(model_copies: list[Path]) -> None:
-    registry = ModelRegistry(budget_bytes=40 * MiB, evict_lru=True)
+    registry = ResidentModels(budget_bytes=40 * MiB, evict_lru=True)
     registry.load("a", str(model_copies[0]))
     registry.load("b", str(model_copies[1]))
     with registry.use("b"):  # "a" alone is idle: evicting it frees enough for "c"
@@ -356,7 +357,7 @@ def test_no_model_is_evicted_when_evicting_every_idle_one_would_not_make_room(tm
             handle.truncate(size_mb * MiB)  # only its size matters to the budget
         return str(directory)
 
-    registry = ModelRegistry(budget_bytes=40 * MiB, evict_lru=True, loader=lambda path, options: object())
+    registry = ResidentModels(budget_bytes=40 * MiB, evict_lru=True, loader=lambda path, options: object())
     registry.load("a", model_dir("a", 10))  # 17 MiB each
     registry.load("b", model_dir("b", 10))
     with registry.use("b"), pytest.raises(Exception, match="unload a model first"):

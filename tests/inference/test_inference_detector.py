@@ -12,11 +12,9 @@ import pytest
 from inference_helpers import encode, prepare_ultralytics
 from PIL import Image
 
-from authentic.detector import (
-    InvalidImage,
+from authentic.errors import InvalidImage, ModelArtifactError, UnsupportedMediaType
+from authentic.inference.detector import (
     Letterbox,
-    ModelArtifactError,
-    UnsupportedMediaType,
     decode_image,
     letterbox,
     letterbox_geometry,
@@ -179,7 +177,7 @@ def test_postprocess_clips_to_the_image() -> None:
 
 
 def test_model_directory_errors_name_the_problem(tmp_path: Path, inference_model_dir: Path) -> None:
-    from authentic.detector import Detector
+    from authentic.inference.detector import Detector
 
     with pytest.raises(ModelArtifactError, match=r"has no model\.onnx"):
         Detector.load(tmp_path)
@@ -198,7 +196,7 @@ def test_model_directory_errors_name_the_problem(tmp_path: Path, inference_model
 
 
 def test_names_and_imgsz_fall_back_to_onnx_metadata(tmp_path: Path, inference_model_dir: Path) -> None:
-    from authentic.detector import Detector
+    from authentic.inference.detector import Detector
 
     (tmp_path / "model.onnx").hardlink_to(inference_model_dir / "model.onnx")
     detector = Detector.load(tmp_path)
@@ -209,7 +207,7 @@ def test_names_and_imgsz_fall_back_to_onnx_metadata(tmp_path: Path, inference_mo
 
 
 def test_thresholds_and_roles_come_from_the_artifact(tmp_path: Path, inference_model_dir: Path) -> None:
-    from authentic.detector import Detector
+    from authentic.inference.detector import Detector
 
     (tmp_path / "model.onnx").hardlink_to(inference_model_dir / "model.onnx")
     (tmp_path / "labels.json").write_text(

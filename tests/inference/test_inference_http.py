@@ -18,7 +18,8 @@ import pytest
 from inference_helpers import encode
 from PIL import Image
 
-from containers.inference.server import BackgroundServer, ServerSettings, create_app, main
+from authentic.inference.server import ServerSettings, create_app, main
+from authentic.local.background import BackgroundServer
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "containers" / "inference" / "server.py"

@@ -10,7 +10,7 @@ import pytest
 from inference_helpers import Shape, draw_scene, encode
 from PIL import Image
 
-from authentic.detector import Detector
+from authentic.inference.detector import Detector
 
 # How each orientation stores an upright photo: the inverse of what a viewer does to show it upright.
 STORE = {

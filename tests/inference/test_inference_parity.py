@@ -17,7 +17,7 @@ import pytest
 from inference_helpers import Shape, draw_scene, encode, prepare_ultralytics, random_scene
 from PIL import Image
 
-from authentic.detector import Detector, decode_image
+from authentic.inference.detector import Detector, decode_image
 
 CONF = 0.1
 MARGIN = 0.02  # detections this close to the floor may fall on either side of it; they are not compared

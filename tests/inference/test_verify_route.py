@@ -16,16 +16,18 @@ from botocore.stub import Stubber
 from inference_helpers import Shape, draw_scene, encode
 from moto import mock_aws
 
-from authentic import aws, settings
-from authentic.adapters.model_records import ModelRecords
-from authentic.adapters.sagemaker import Endpoint
+from authentic import settings
+from authentic.aws import clients
+from authentic.aws.model_records import ModelRecords
+from authentic.aws.sagemaker import Endpoint
 from authentic.errors import ServiceUnavailable
+from authentic.inference.server import ServerSettings, create_app
+from authentic.local.background import BackgroundServer
 from authentic.local.events import api_gateway_event
 from authentic.local.provision import provision
 from authentic.local.sagemaker import LocalSageMaker
 from authentic.settings import Settings
-from authentic.verify import Verify
-from containers.inference.server import BackgroundServer, ServerSettings, create_app
+from authentic.verify.service import Verify
 from lambdas import verify
 
 ENDPOINT = "authentic-test"
@@ -64,7 +66,7 @@ def deployed(inference_model_dir: Path, tmp_path: Path, monkeypatch: pytest.Monk
         create_app(ServerSettings(host="127.0.0.1", port=0, workers=1, memory_budget_bytes=512 << 20))
     ).start()
     with mock_aws():
-        aws.clear()
+        clients.clear()
         settings.current.cache_clear()
         provision(config)
         stand_in = LocalSageMaker(
@@ -81,7 +83,7 @@ def deployed(inference_model_dir: Path, tmp_path: Path, monkeypatch: pytest.Monk
         with tarfile.open(fileobj=archive, mode="w:gz") as tar:
             for path in sorted(inference_model_dir.iterdir()):
                 tar.add(path, arcname=path.name)
-        aws.client("s3").put_object(Bucket=config.live_bucket, Key="acme/v00001.tar.gz", Body=archive.getvalue())
+        clients.client("s3").put_object(Bucket=config.live_bucket, Key="acme/v00001.tar.gz", Body=archive.getvalue())
         records = ModelRecords(config.table_name)
         records.put_version(
             "acme",
@@ -96,12 +98,12 @@ def deployed(inference_model_dir: Path, tmp_path: Path, monkeypatch: pytest.Monk
         records.move_live(
             "acme", {"version": 1, "live_key": "acme/v00001.tar.gz", "reason": "test"}, order=1.0, manual=False
         )
-        aws.clear()
+        clients.clear()
         verify.reset()
         yield config
         runtime.stop()
     server.stop()
-    aws.clear()
+    clients.clear()
     settings.current.cache_clear()
 
 
@@ -202,7 +204,7 @@ def test_a_cold_model_is_retried_then_answered_503() -> None:
 
 class _StaticRegistry:
     def live_model(self, brand_id: str) -> Any:
-        from authentic.registry import LiveModel
+        from authentic.models.policy import LiveModel
 
         return LiveModel(1, "acme/v00001.tar.gz", [{"id": 0, "name": "genuine", "role": "genuine", "threshold": 0.3}])
 
@@ -214,7 +216,7 @@ def test_shoppers_photos_are_not_stored(deployed: Settings) -> None:
 
 
 def _all_keys(config: Settings) -> set[str]:
-    s3 = aws.client("s3")
+    s3 = clients.client("s3")
     keys = set()
     for bucket in (config.uploads_bucket, config.dataset_bucket, config.artifacts_bucket, config.live_bucket):
         keys |= {f"{bucket}/{o['Key']}" for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}

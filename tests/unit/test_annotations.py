@@ -10,18 +10,12 @@ from typing import Any
 import pytest
 from PIL import Image, ImageOps
 
-from authentic.annotations import (
-    EDGE_TOLERANCE_PX,
-    MAX_BOXES,
-    MAX_SEED_BYTES,
-    CheckedAnnotation,
-    ParsedAnnotation,
-    check_annotation,
-    parse_seed,
-)
+from authentic.annotations.checks import EDGE_TOLERANCE_PX, MAX_BOXES, CheckedAnnotation, check_annotation
+from authentic.annotations.model import Annotation, Box, Category, ParsedAnnotation, Problem
+from authentic.annotations.orientation import to_upright
+from authentic.annotations.seed import MAX_SEED_BYTES, parse_seed
 from authentic.errors import RejectedFile
-from authentic.model import Annotation, Box, Category, ImageSize, Problem
-from authentic.orientation import to_upright
+from authentic.media.geometry import ImageSize
 
 SOURCE = "brand/p1/annotation.json"
 GOOD = b'{"class_id": 0, "left": 1, "top": 2, "width": 3, "height": 4}'

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from authentic import cli
+from authentic.cli import main as cli
 
 COMMANDS = [
     ["local", "up"],

@@ -9,16 +9,14 @@ from typing import Any
 import pytest
 from PIL import Image, ImageFile
 
-from authentic.annotations import check_annotation, parse_seed
+from authentic.annotations.checks import check_annotation
+from authentic.annotations.importers.base import ImportedDataset, measure_image
+from authentic.annotations.importers.folder import load_dataset
+from authentic.annotations.importers.names import parse_yaml_names, read_names
+from authentic.annotations.model import Box, Category
+from authentic.annotations.seed import parse_seed
 from authentic.errors import InvalidInput
-from authentic.formats import (
-    ImportedDataset,
-    load_dataset,
-    measure_image,
-    parse_yaml_names,
-    read_names,
-)
-from authentic.model import Box, Category, ImageSize
+from authentic.media.geometry import ImageSize
 
 
 def make_image(path: Path, size: tuple[int, int] = (40, 30), orientation: int | None = None) -> Path:

@@ -13,11 +13,12 @@ import pillow_heif
 import pytest
 from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
-from authentic.errors import RejectedFile
-from authentic.images import NormalisedImage, has_metadata, normalise_image, read_orientation
-from authentic.model import Box, ImageSize
-from authentic.orientation import TRANSPOSE, to_stored, to_upright
-from authentic.rejections import ImageRejected, Reason
+from authentic.annotations.model import Box
+from authentic.annotations.orientation import to_stored, to_upright
+from authentic.errors import ImageRejected, RejectedFile
+from authentic.media.geometry import TRANSPOSE, ImageSize
+from authentic.media.normalise import NormalisedImage, has_metadata, normalise_image, read_orientation
+from authentic.media.rejections import Reason
 
 LIMITS = {"max_bytes": 64 * 1024 * 1024, "max_pixels": 100_000_000}
 SYNTHETIC = [f"synthetic-{shape}-{o}.jpg" for shape in ("landscape", "portrait") for o in range(1, 9)]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter, ImageOps, JpegImagePlugin
 
-from authentic import exif, jpeg
-from authentic.errors import RejectedFile
-from authentic.images import (
+from authentic.errors import ImageRejected, RejectedFile
+from authentic.media import exif, jpeg
+from authentic.media.normalise import (
     CAP_CHROMA,
     CAP_LUMA,
     grid_survives,
@@ -20,7 +20,7 @@ from authentic.images import (
     output_subsampling,
     requantisation_tables,
 )
-from authentic.rejections import ImageRejected, Reason
+from authentic.media.rejections import Reason
 
 LIMITS = {"max_bytes": 64 * 1024 * 1024, "max_pixels": 100_000_000}
 

@@ -8,7 +8,7 @@ import importlib
 from starlette.routing import Route
 
 from authentic import wiring
-from authentic.api import Api
+from authentic.api.rest import Api
 from authentic.local.gateway import Functions, create_gateway
 from authentic.local.runtime import consumer
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from authentic.progress import METRIC_DEFINITIONS
-from authentic.training.engine import EpochReport
+from authentic.training.container.engine import EpochReport
+from authentic.training.progress import METRIC_DEFINITIONS
 
 
 def test_every_metric_definition_reads_the_progress_line() -> None:

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from authentic.errors import DatasetNotReady
-from authentic.training.split import SplitItem, split_items
+from authentic.training.container.split import SplitItem, split_items
 
 
 def items(n_genuine: int, n_counterfeit: int, *, both: int = 0, empty: int = 0, dup_every: int = 0) -> list[SplitItem]:

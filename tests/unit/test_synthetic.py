@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from authentic.annotations import check_annotation, parse_seed
-from authentic.dataset import Manifest
-from authentic.model import Category, ImageSize
-from authentic.synthetic import (
+from authentic.annotations.checks import check_annotation
+from authentic.annotations.model import Category
+from authentic.annotations.seed import parse_seed
+from authentic.cli.synthetic import (
     COUNTERFEIT,
     EXIF_ORIENTATION_TAG,
     GENUINE,
@@ -23,6 +23,8 @@ from authentic.synthetic import (
     render_unrelated,
     write_training_channel,
 )
+from authentic.media.geometry import ImageSize
+from authentic.training.manifest import Manifest
 
 
 def checked(image_path: Path) -> tuple[Image.Image, list[dict], object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from authentic.training.evaluate import F1_TOLERANCE, plateau_start
+from authentic.training.container.evaluate import F1_TOLERANCE, plateau_start
 
 
 def test_the_threshold_is_where_f1_first_comes_within_tolerance_of_its_best() -> None:

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from authentic.annotations.model import Annotation, Box, Category
+from authentic.cli.synthetic import encode_jpeg
 from authentic.errors import DatasetNotReady
-from authentic.model import Annotation, Box, Category, ImageSize
-from authentic.synthetic import encode_jpeg
-from authentic.training.channel import read_channel, write_channel
-from authentic.training.convert import write_yolo_layout, yolo_line
-from authentic.training.evaluate import DEFAULT_THRESHOLD, summarize
-from authentic.training.split import Split
+from authentic.media.geometry import ImageSize
+from authentic.training.container.channel import read_channel, write_channel
+from authentic.training.container.convert import write_yolo_layout, yolo_line
+from authentic.training.container.evaluate import DEFAULT_THRESHOLD, summarize
+from authentic.training.container.split import Split
 
 CATEGORIES = (Category(3, "bottle", "genuine"), Category(7, "bottle-fake", "counterfeit"))
 
@@ -57,7 +58,7 @@ def test_every_box_on_its_own_line_with_detector_class_indices(tmp_path: Path) -
 
 
 def test_file_names_with_several_dots_keep_their_labels(tmp_path: Path) -> None:
-    from authentic.training.engine import prepare_ultralytics
+    from authentic.training.container.engine import prepare_ultralytics
 
     prepare_ultralytics()  # before ultralytics is imported: offline, and its Image.open patch tamed
     from ultralytics.data.utils import img2label_paths

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from authentic.errors import InvalidInput
+from authentic.training.container.recipe import auto_batch, close_mosaic_epochs, train_args, ultralytics_default_args
 from authentic.training.hyperparameters import Hyperparameters, parse_hyperparameters
-from authentic.training.recipe import auto_batch, close_mosaic_epochs, train_args, ultralytics_default_args
 
 
 def test_defaults() -> None:

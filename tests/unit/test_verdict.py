@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authentic.verdict import NOTHING_RECOGNISED, decide
+from authentic.verify.verdict import NOTHING_RECOGNISED, decide
 
 CLASSES = [
     {"id": 0, "name": "shoe", "role": "genuine", "threshold": 0.5},

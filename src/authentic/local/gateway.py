@@ -21,8 +21,6 @@ from starlette.routing import Route
 from authentic import wiring
 from authentic.local.events import api_gateway_event
 
-BINARY_TYPES = ("image/", "application/octet-stream")
-
 
 @dataclass
 class LambdaContext:
@@ -42,25 +40,33 @@ class LambdaContext:
         return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
 
 
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def create_handler(function: wiring.Function) -> Handler:
+    """A new handler of the function, as a new Lambda execution environment would hold: the wired handler
+    module's `create_handler()`, which reads its settings and builds its clients when first invoked."""
+    module = importlib.import_module(function.module)
+    factory: Callable[[], Handler] = module.create_handler
+    return factory()
+
+
 class Functions:
     """The Lambda functions of the wiring, one invocation at a time per function (like one warm instance)."""
 
     def __init__(self) -> None:
         self._locks = {f.name: threading.Lock() for f in wiring.FUNCTIONS}
-
-    def handler(self, name: str) -> Callable[[dict[str, Any], Any], Any]:
-        module, attribute = wiring.function(name).handler.rsplit(".", 1)
-        handler: Callable[[dict[str, Any], Any], Any] = getattr(importlib.import_module(module), attribute)
-        return handler
+        self._handlers: dict[str, Handler] = {}
 
     def cold_start(self) -> None:
-        """Start every function cold, as a fresh deployment would: forget what a handler module cached
-        (settings, clients) in this process before, e.g. under another configuration."""
-        for function in wiring.FUNCTIONS:
-            module = importlib.import_module(function.handler.rsplit(".", 1)[0])
-            reset = getattr(module, "reset", None)
-            if callable(reset):
-                reset()
+        """Start every function cold, as a fresh deployment would: new handlers, with nothing cached (settings,
+        clients) from what ran in this process before, e.g. under another configuration."""
+        self._handlers = {function.name: create_handler(function) for function in wiring.FUNCTIONS}
+
+    def handler(self, name: str) -> Handler:
+        if name not in self._handlers:
+            self._handlers[name] = create_handler(wiring.function(name))
+        return self._handlers[name]
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         spec = wiring.function(name)
@@ -83,7 +89,7 @@ def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], 
     async def endpoint(request: Request) -> Response:
         body = await request.body()
         content_type = request.headers.get("content-type", "")
-        binary = any(content_type.startswith(t) for t in BINARY_TYPES)
+        binary = content_type.split(";")[0].strip().lower() in wiring.BINARY_MEDIA_TYPES
         event = api_gateway_event(
             route.method,
             route.path,

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from authentic.aws import client
+from authentic.aws.clients import client
 from authentic.settings import Settings
 
 TABLE_KEYS = (("pk", "S"), ("sk", "S"))

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from authentic import aws, settings, wiring
+from authentic import settings, wiring
+from authentic.aws import clients
+from authentic.local.background import BackgroundServer
 from authentic.local.events import sqs_event, training_state_change
 from authentic.local.gateway import Functions, create_gateway
 from authentic.local.provision import Provisioned, provision
@@ -103,7 +105,7 @@ class LocalRuntime:
                 **self.settings.to_env(),
             }
         )
-        aws.clear()
+        clients.clear()
         settings.current.cache_clear()
         self.functions.cold_start()
         self.provisioned = provision(self.settings)
@@ -130,7 +132,7 @@ class LocalRuntime:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        aws.clear()
+        clients.clear()
         settings.current.cache_clear()
         self.functions.cold_start()
 
@@ -151,17 +153,17 @@ class LocalRuntime:
             os.environ[key] = value
 
     def _notify_queue(self, provisioned: Provisioned) -> None:
-        sqs = aws.client("sqs")
+        sqs = clients.client("sqs")
         arn = sqs.get_queue_attributes(QueueUrl=provisioned.queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        aws.client("s3").put_bucket_notification_configuration(
+        clients.client("s3").put_bucket_notification_configuration(
             Bucket=self.settings.uploads_bucket,
             NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
         )
 
     def _start_inference(self) -> None:
-        from containers.inference.server import BackgroundServer, ServerSettings, create_app  # noqa: PLC0415
+        from authentic.inference.server import ServerSettings, create_app  # noqa: PLC0415
 
         cores = os.cpu_count() or 2
         server_settings = ServerSettings(
@@ -177,7 +179,6 @@ class LocalRuntime:
 
     def _start_sagemaker(self, port: int) -> None:
         from authentic.local.sagemaker import LocalSageMaker  # noqa: PLC0415
-        from containers.inference.server import BackgroundServer  # noqa: PLC0415
 
         self.sagemaker = LocalSageMaker(
             jobs_root=self.root / "jobs",
@@ -190,8 +191,6 @@ class LocalRuntime:
         self._servers.append(BackgroundServer(self.sagemaker.app, port=port).start())
 
     def _start_gateway(self) -> None:
-        from containers.inference.server import BackgroundServer  # noqa: PLC0415
-
         self._gateway = BackgroundServer(create_gateway(self.functions), port=self.api_port).start()
         self._servers.append(self._gateway)
 
@@ -202,7 +201,7 @@ class LocalRuntime:
 
     # -- S3 → SQS → ingest ----------------------------------------------------------------------------------
     def _poll_uploads(self) -> None:
-        sqs = aws.client("sqs")
+        sqs = clients.client("sqs")
         while self._running.is_set():
             try:
                 out = sqs.receive_message(
@@ -247,7 +246,7 @@ class LocalRuntime:
     def _complete(self, body: str) -> str:
         """moto's notifications lack `versionId` and `sequencer`, which S3 sends for a versioned bucket: add them."""
         message = json.loads(body)
-        s3 = aws.client("s3")
+        s3 = clients.client("s3")
         from urllib.parse import unquote_plus  # noqa: PLC0415
 
         for record in message.get("Records", []):
@@ -260,7 +259,7 @@ class LocalRuntime:
 
     def wait_for_ingest(self, timeout: float = 120.0) -> None:
         """Block until the upload queue is drained and the ingest handler is idle."""
-        sqs = aws.client("sqs")
+        sqs = clients.client("sqs")
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:

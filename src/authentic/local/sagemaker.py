@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from authentic.aws import client
+from authentic.aws.clients import client
+from authentic.contracts import MODEL_FILE
 from authentic.local.trainer import LocalJob, run_job
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class LocalSageMaker:
             lock = self._model_locks.setdefault(name, threading.Lock())
         with lock:
             folder = self.models_root / name
-            if not (folder / "model.onnx").exists():
+            if not (folder / MODEL_FILE).exists():
                 self._download(target, folder)
             if not force and self.inference.get(f"/models/{name}").status_code == 200:
                 return

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from authentic.aws import client
-from authentic.progress import METRIC_DEFINITIONS
+from authentic.aws.clients import client
+from authentic.contracts import MODEL_ARTIFACT, OUTPUT_ARTIFACT
+from authentic.training.progress import METRIC_DEFINITIONS
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[3]
-ENTRY_POINT = REPO / "containers" / "training" / "train.py"
+# What the training image's `train` shim runs, as a module of the installed package.
+ENTRY_POINT = ("-m", "authentic.training.container")
 _METRICS = [(m["Name"], re.compile(m["Regex"])) for m in METRIC_DEFINITIONS]
 
 
@@ -141,12 +142,12 @@ def _execute(job: LocalJob, ml: Path) -> int:
     job.log_path = ml / "train.log"
     with job.log_path.open("w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, str(ENTRY_POINT), "train", "--ml-root", str(ml)],
+            [sys.executable, *ENTRY_POINT, "train", "--ml-root", str(ml)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
-            cwd=str(REPO),
+            cwd=str(ml),
         )
         timer = threading.Timer(limit, _stop, args=(job, process))
         timer.start()
@@ -175,11 +176,11 @@ def _upload(job: LocalJob, ml: Path) -> str:
     output = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/") + f"/{job.name}/output/"
     bucket, prefix = output[5:].split("/", 1)
     s3 = client("s3")
-    s3.put_object(Bucket=bucket, Key=prefix + "model.tar.gz", Body=_tar(ml / "model"))
+    s3.put_object(Bucket=bucket, Key=prefix + MODEL_ARTIFACT, Body=_tar(ml / "model"))
     data = ml / "output" / "data"
     if any(data.iterdir()):
-        s3.put_object(Bucket=bucket, Key=prefix + "output.tar.gz", Body=_tar(data))
-    return f"s3://{bucket}/{prefix}model.tar.gz"
+        s3.put_object(Bucket=bucket, Key=prefix + OUTPUT_ARTIFACT, Body=_tar(data))
+    return f"s3://{bucket}/{prefix}{MODEL_ARTIFACT}"
 
 
 def _tar(folder: Path) -> bytes:

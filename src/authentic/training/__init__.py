@@ -1,11 +1,8 @@
-"""The training container's domain logic: hyperparameters, reading the frozen dataset, the split, conversion
-to the detector's layout, training, evaluation, ONNX export and the artifact.
+"""Training orchestration: "this brand has finished" → check the dataset, freeze it as a manifest, start one
+SageMaker training job, report its state (`jobs`); the manifest format (`manifest`), the hyperparameters a job
+accepts (`hyperparameters`) and the progress line's metric definitions (`progress`), which the program in
+`container` also reads.
 
-Import-light on purpose: `ultralytics`, `torch` and `onnxruntime` are imported only by the steps that need
-them, after `authentic.offline.prepare_offline()` has made them offline.
+Lambda-side: may import `errors`, `settings`, `keys`, `contracts`, `annotations` and the ports of `aws`; never
+`training.container` (the program SageMaker runs, with torch and ultralytics), `inference`, `local` or `cli`.
 """
-
-from authentic.progress import METRIC_DEFINITIONS
-from authentic.training.program import main
-
-__all__ = ["METRIC_DEFINITIONS", "main"]

@@ -1,0 +1,29 @@
+"""Values that several parts of the system (Lambdas, the two containers, the local runtime, the CDK app) must
+agree on, written once here and imported everywhere else: the model artifact's file names, the training
+channel, the states of a SageMaker training job, the photo types the platform reads, the photo pixel limit.
+
+Plain constants only: every part may import this module, the containers included.
+"""
+
+from __future__ import annotations
+
+# -- the model artifact (model.tar.gz, as the training program writes it and the inference server reads it) --
+MODEL_ARTIFACT = "model.tar.gz"  # SageMaker packs /opt/ml/model as {output path}/{job}/output/model.tar.gz
+OUTPUT_ARTIFACT = "output.tar.gz"  # and /opt/ml/output/data beside it
+MODEL_FILE = "model.onnx"
+LABELS_FILE = "labels.json"
+METRICS_FILE = "metrics.json"
+SPLIT_FILE = "split.json"
+REPORT_DIR = "report"
+
+# -- the training job --------------------------------------------------------------------------------------
+TRAINING_CHANNEL = "training"  # the one input channel: the frozen dataset
+CHECKPOINT_DIR = "/opt/ml/checkpoints"  # where SageMaker syncs the job's checkpoints from S3
+JOB_RUNNING_STATES = ("InProgress", "Stopping")
+JOB_END_STATES = ("Completed", "Failed", "Stopped")
+
+# -- photos ------------------------------------------------------------------------------------------------
+JPEG, PNG, HEIC, HEIF = "image/jpeg", "image/png", "image/heic", "image/heif"
+PHOTO_MEDIA_TYPES = (JPEG, PNG, HEIC, HEIF)  # what uploads, ingest and verify accept
+PHOTO_SUFFIXES = {".jpg": JPEG, ".jpeg": JPEG, ".png": PNG, ".heic": HEIC, ".heif": HEIF}
+MAX_PHOTO_PIXELS = 50_000_000  # a 48 MP phone sensor fits; a decompression bomb does not

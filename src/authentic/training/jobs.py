@@ -1,0 +1,280 @@
+"""Finish → train: check the brand's dataset, freeze it as a manifest of exact object versions, start one
+SageMaker training job. The job name comes from the brand and the manifest, so a retried request starts
+nothing new; a request while another job of the brand runs is answered with that job (409)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from authentic import keys
+from authentic.annotations.model import ROLES, Category, Role
+from authentic.aws.ports import (
+    DatasetRecords,
+    DatasetSummary,
+    JobRecord,
+    JobStart,
+    ModelRecords,
+    ObjectStore,
+    TrainingLauncher,
+)
+from authentic.contracts import CHECKPOINT_DIR, TRAINING_CHANNEL
+from authentic.errors import Conflict, DatasetNotReady, NotFound, TrainingJobAlreadyExists, TrainingJobMissing
+from authentic.settings import Settings
+from authentic.training.manifest import MANIFEST_NAME, Manifest, ManifestItem
+from authentic.training.progress import METRIC_DEFINITIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Training:
+    datasets: DatasetRecords
+    models: ModelRecords
+    store: ObjectStore
+    jobs: TrainingLauncher
+    settings: Settings
+
+    # -- POST /brands/{brandId}/training-jobs ---------------------------------------------------------------
+    def start(self, brand_id: str, overrides: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        """Start (or return) the brand's training job; returns (HTTP status, job description)."""
+        keys.check_brand_id(brand_id)
+        manifest = self._freeze(brand_id)
+        job_name = self.job_name(brand_id, manifest.manifest_id)
+        holder = self.models.acquire_job_slot(brand_id, job_name)
+        if holder != job_name and not self._release_if_finished(brand_id, holder):
+            running = self.describe(brand_id, holder)
+            raise Conflict(f"brand {brand_id!r} already has a training job running: {holder}", details=running)
+        if holder != job_name:
+            self.models.acquire_job_slot(brand_id, job_name)
+        existing = self.models.job(brand_id, job_name)
+        if existing and existing.started:
+            if existing.ended:  # this exact dataset was trained already: nothing new to start
+                self.models.release_job_slot(brand_id, job_name)
+            return 200, self.describe(brand_id, job_name)
+        manifest_key = keys.manifest_key(brand_id, manifest.manifest_id)
+        self._write_snapshot(brand_id, manifest, manifest_key)
+        request = self.create_request(brand_id, job_name, manifest.manifest_id, manifest_key, overrides or {})
+        try:
+            self.jobs.create(request)
+            status = 201
+        except TrainingJobAlreadyExists:
+            status = 200
+        except Exception:
+            self.models.release_job_slot(brand_id, job_name)
+            raise
+        self.models.record_job_start(
+            brand_id,
+            job_name,
+            JobStart(
+                manifest_id=manifest.manifest_id,
+                manifest_key=manifest_key,
+                created_at=time.time(),
+                counts=manifest.counts,
+            ),
+        )
+        log.info("training job started", extra={"brand_id": brand_id, "job_name": job_name})
+        return status, self.describe(brand_id, job_name)
+
+    def job_name(self, brand_id: str, manifest_id: str) -> str:
+        return f"{self.settings.job_prefix}-{brand_id}-{manifest_id[:12]}"
+
+    def _release_if_finished(self, brand_id: str, name: str) -> bool:
+        """A slot whose job has ended (its end event lost or late) is freed, so the brand is never stuck."""
+        try:
+            finished = self.jobs.describe(name).finished
+        except TrainingJobMissing:
+            finished = True
+        if finished:
+            self.models.release_job_slot(brand_id, name)
+        return finished
+
+    # -- the dataset check and the manifest -----------------------------------------------------------------
+    def _freeze(self, brand_id: str) -> Manifest:
+        dataset = self.datasets.summary(brand_id)
+        names = dataset.categories
+        accepted = [p for p in self.datasets.pairs(brand_id) if p.status == "accepted"]
+        problems = self._check(dataset, len(accepted))
+        if problems:
+            raise DatasetNotReady(
+                f"brand {brand_id!r} cannot be trained yet: " + "; ".join(problems), details={"problems": problems}
+            )
+        items = sorted(
+            (
+                ManifestItem(
+                    pair_id=p.pair_id,
+                    image=f"images/{p.files.image_key.rsplit('/', 1)[-1]}",
+                    annotation=f"annotations/{p.pair_id}.json",
+                    sha256=p.files.sha256,
+                    image_version=p.files.image_version,
+                    annotation_version=p.files.annotation_version,
+                )
+                for p in accepted
+            ),
+            key=lambda i: i.pair_id,
+        )
+        identity = json.dumps([[i.pair_id, i.image_version, i.annotation_version] for i in items])
+        policy = self.models.policy(brand_id)
+        rules = policy.classes if policy else {}
+        categories = tuple(
+            Category(cid, name, _role(rules[name].role) if name in rules else None)
+            for cid, name in sorted(names.items())
+        )
+        counts = {
+            "images": len(items),
+            "classes": {
+                name: {"images": dataset.class_images.get(cid, 0), "boxes": dataset.class_boxes.get(cid, 0)}
+                for cid, name in sorted(names.items())
+            },
+        }
+        return Manifest(
+            brand_id=brand_id,
+            manifest_id=hashlib.sha256(identity.encode()).hexdigest()[:32],
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            categories=categories,
+            items=tuple(items),
+            counts=counts,
+        )
+
+    def _check(self, dataset: DatasetSummary, images: int) -> list[str]:
+        names = dataset.categories
+        minimum = self.settings.min_images_per_class
+        problems = []
+        if images == 0:
+            problems.append("the dataset has no accepted images")
+        if len(names) < self.settings.min_classes:
+            problems.append(f"the dataset has {len(names)} classes, at least {self.settings.min_classes} are needed")
+        for cid, name in sorted(names.items()):
+            count = dataset.class_images.get(cid, 0)
+            if count < minimum:
+                problems.append(f"class '{name}' has {count} images, at least {minimum} are needed")
+        return problems
+
+    def _write_snapshot(self, brand_id: str, manifest: Manifest, manifest_key: str) -> None:
+        """Materialise the training channel from the exact object versions (idempotent: same keys, same bytes)."""
+        bucket = self.settings.dataset_bucket
+        prefix = keys.snapshot_prefix(brand_id, manifest.manifest_id)
+        body = json.dumps(manifest.to_json(), indent=1, sort_keys=True).encode()
+        self.store.put(bucket, manifest_key, body, content_type="application/json")
+        for item in manifest.items:
+            self.store.copy(
+                bucket,
+                keys.dataset_image_key(brand_id, item.pair_id, item.image.rsplit(".", 1)[-1]),
+                bucket,
+                prefix + item.image,
+                source_version=_version(item.image_version),
+            )
+            self.store.copy(
+                bucket,
+                keys.dataset_annotation_key(brand_id, item.pair_id),
+                bucket,
+                prefix + item.annotation,
+                source_version=_version(item.annotation_version),
+            )
+        self.store.put(bucket, prefix + MANIFEST_NAME, body, content_type="application/json")
+
+    def create_request(
+        self, brand_id: str, job_name: str, manifest_id: str, manifest_key: str, overrides: dict[str, str]
+    ) -> dict[str, Any]:
+        s = self.settings
+        hyperparameters = {**overrides, "brand_id": brand_id, "manifest_key": manifest_key}
+        request: dict[str, Any] = {
+            "TrainingJobName": job_name,
+            "AlgorithmSpecification": {
+                "TrainingImage": s.training_image_uri,
+                "TrainingInputMode": "File",
+                "MetricDefinitions": [dict(m) for m in METRIC_DEFINITIONS],
+            },
+            "RoleArn": s.training_role_arn,
+            "HyperParameters": hyperparameters,
+            "InputDataConfig": [
+                {
+                    "ChannelName": TRAINING_CHANNEL,
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": f"s3://{s.dataset_bucket}/{keys.snapshot_prefix(brand_id, manifest_id)}",
+                            "S3DataDistributionType": "FullyReplicated",
+                        }
+                    },
+                    "ContentType": "application/x-image",
+                }
+            ],
+            "OutputDataConfig": {"S3OutputPath": f"s3://{s.artifacts_bucket}/{brand_id}/"},
+            "ResourceConfig": {
+                "InstanceType": s.training_instance_type,
+                "InstanceCount": 1,
+                "VolumeSizeInGB": s.training_volume_gb,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": s.training_max_seconds},
+            "EnableManagedSpotTraining": s.training_use_spot,
+            "CheckpointConfig": {
+                "S3Uri": f"s3://{s.artifacts_bucket}/{brand_id}/checkpoints/{job_name}/",
+                "LocalPath": CHECKPOINT_DIR,
+            },
+            "Tags": [
+                {"Key": "brand", "Value": brand_id},
+                {"Key": "deployment", "Value": s.job_prefix},
+                {"Key": "manifest", "Value": manifest_id},
+            ],
+        }
+        if s.training_use_spot:
+            request["StoppingCondition"]["MaxWaitTimeInSeconds"] = max(
+                s.training_max_wait_seconds, s.training_max_seconds
+            )
+        return request
+
+    # -- GET /brands/{brandId}/training-jobs/{jobId} --------------------------------------------------------
+    def describe(self, brand_id: str, job_name: str) -> dict[str, Any]:
+        keys.check_brand_id(brand_id)
+        record = self.models.job(brand_id, job_name)
+        if record is None or not job_name.startswith(f"{self.settings.job_prefix}-{brand_id}-"):
+            raise NotFound(f"brand {brand_id!r} has no training job {job_name!r}")
+        answer: dict[str, Any] = {
+            "job_name": job_name,
+            "brand_id": brand_id,
+            "manifest_key": record.manifest_key or None,
+            "state": record.state,
+            "counts": record.counts,
+        }
+        try:
+            live = self.jobs.describe(job_name)
+        except TrainingJobMissing:
+            live = None
+        if live is not None:
+            answer["state"] = record.state if record.ended else live.status
+            answer["secondary_status"] = live.secondary_status
+            if "epoch" in live.metrics:
+                answer["progress"] = {
+                    "epoch": int(live.metrics["epoch"]),
+                    "epochs": int(live.metrics.get("epochs", 0)) or None,
+                    "map50": live.metrics.get("validation:map50"),
+                }
+            if live.failure_reason:
+                answer["failure_reason"] = live.failure_reason
+        if record.ended:  # the promotion handler has recorded the outcome (version, gate) as a whole
+            answer.update(_outcome(record))
+        return answer
+
+
+def _version(value: str | None) -> str | None:
+    return None if value in (None, "", "null") else value
+
+
+def _outcome(record: JobRecord) -> dict[str, Any]:
+    """What the promotion recorded about a job that ended, as the job route reports it."""
+    fields: dict[str, Any] = {
+        "failure_reason": record.failure_reason,
+        "metrics": dict(record.metrics),
+        "version": record.version,
+        "gate": dict(record.gate),
+    }
+    return {name: value for name, value in fields.items() if value not in (None, "", {})}
+
+
+def _role(value: str | None) -> Role | None:
+    return value if value in ROLES else None  # type: ignore[return-value]

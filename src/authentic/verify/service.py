@@ -1,0 +1,107 @@
+"""The shopper's verify route: photo → the brand's live model on the multi-model endpoint → a verdict.
+
+Photos are never stored. A body over the `invoke_endpoint` limit is shrunk first; boxes are reported in the
+upright photo's own pixels either way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from authentic import keys
+from authentic.aws.ports import Endpoint
+from authentic.contracts import JPEG, PHOTO_MEDIA_TYPES
+from authentic.errors import ModelNotReady, ModelRejectedInput, ServiceUnavailable, UnsupportedMediaType
+from authentic.models.policy import LiveModel, Policy
+from authentic.settings import Settings
+from authentic.verify.shrink import Shrunk, shrink
+from authentic.verify.verdict import NO_LIVE_MODEL, PHOTO_UNREADABLE, Verdict, decide, inconclusive
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Verify:
+    policy: Policy
+    endpoint: Endpoint
+    settings: Settings
+    clock: Any = time.monotonic
+    sleep: Any = time.sleep
+    _live_cache: dict[str, tuple[float, LiveModel | None]] = field(default_factory=dict)
+
+    def __call__(
+        self, brand_id: str, body: bytes, content_type: str | None, *, deadline_seconds: float = 20.0
+    ) -> dict[str, Any]:
+        keys.check_brand_id(brand_id)
+        media = (content_type or "").split(";")[0].strip().lower()
+        if media not in PHOTO_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                f"content type {content_type!r} is not a photo this route reads; "
+                f"send one of {', '.join(PHOTO_MEDIA_TYPES)}"
+            )
+        if not body:
+            return self._answer(brand_id, None, inconclusive(f"{PHOTO_UNREADABLE}: the body is empty"))
+        live = self._live(brand_id)
+        if live is None:
+            return self._answer(brand_id, None, inconclusive(NO_LIVE_MODEL))
+        shrunk: Shrunk | None = None
+        if len(body) > self.settings.invoke_max_bytes:
+            try:
+                shrunk = shrink(body, self.settings.invoke_max_bytes)
+                body, media = shrunk.body, JPEG
+            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+                return self._answer(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {exc}"))
+        result = self._invoke(live, body, media, deadline_seconds)
+        if "error" in result:
+            return self._answer(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {result['error']}"))
+        detections = [shrunk.to_original(d) if shrunk else d for d in result.get("detections", [])]
+        verdict = decide(detections, live.classes)
+        answer = self._answer(brand_id, live, verdict)
+        answer["image_size"] = shrunk.original_size if shrunk else result.get("image_size")
+        answer["timings_ms"] = result.get("timings_ms") or result.get("timings")
+        return answer
+
+    def _live(self, brand_id: str) -> LiveModel | None:
+        now = self.clock()
+        cached = self._live_cache.get(brand_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        live = self.policy.live_model(brand_id)
+        self._live_cache[brand_id] = (now + self.settings.live_key_cache_seconds, live)
+        return live
+
+    def _invoke(self, live: LiveModel, body: bytes, media: str, deadline_seconds: float) -> dict[str, Any]:
+        """Invoke with TargetModel; a cold model load is retried until the deadline, then 503."""
+        started = self.clock()
+        delay = 0.5
+        while True:
+            try:
+                payload = self.endpoint.invoke(
+                    self.settings.endpoint_name,
+                    live.key,
+                    body,
+                    media,
+                    custom_attributes=f"conf={self.settings.detection_floor},max_det={self.settings.max_detections}",
+                )
+                loaded: dict[str, Any] = json.loads(payload)
+                return loaded
+            except ModelNotReady:
+                remaining = deadline_seconds - (self.clock() - started)
+                if remaining <= delay:
+                    raise ServiceUnavailable(
+                        "the brand's model is loading; try again in a few seconds", retry_after=5
+                    ) from None
+                self.sleep(delay)
+                delay = min(delay * 2, 4.0)
+            except ModelRejectedInput as exc:
+                return {"error": exc.message}
+
+    def _answer(self, brand_id: str, live: LiveModel | None, verdict: Verdict) -> dict[str, Any]:
+        log.info("verdict", extra={"brand_id": brand_id, "verdict": verdict.verdict, "reason": verdict.reason})
+        return {"brand_id": brand_id, "model_version": live.version if live else None, **verdict.to_json()}
