@@ -30,9 +30,10 @@ test: install lint typecheck pytest
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(PY) -m mypy src lambdas stacks containers bench app.py
+	$(PY) -m mypy src lambdas stacks containers bench app.py tests
 
 pytest: install
 	$(PY) -m pytest $(PYTEST_ARGS)

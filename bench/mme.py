@@ -1,6 +1,6 @@
 """Multi-model endpoint: loading, residency, and throughput across many brands' models.
 
-The inference container's program (`containers/inference/server.py serve`) runs as a subprocess on 127.0.0.1
+The inference container's program (`containers/inference/serve.py serve`) runs as a subprocess on 127.0.0.1
 with the settings it picks for this host; 50 brands each get their own model directory (the nano model of
 `bench.verify`: yolo11n at 320 px, exported to ONNX). Figures:
 

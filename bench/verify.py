@@ -3,7 +3,7 @@
 For every phone photo of at least 8 MP in ../shared/data/exif, in the same run and interleaved:
 
 - project: `POST /models/{name}/invoke` with the JPEG bytes to the inference container's program
-  (`containers/inference/server.py serve`, a subprocess on 127.0.0.1 with the settings it picks for this host),
+  (`containers/inference/serve.py serve`, a subprocess on 127.0.0.1 with the settings it picks for this host),
   timed at the client from the first byte sent to the parsed JSON answer;
 - baseline: `YOLO(weights).predict(path, imgsz=320)` on the same nano model (its PyTorch weights, as trained),
   in this process; the same model's ONNX export through `YOLO(model.onnx).predict` is printed beside it;
@@ -52,7 +52,7 @@ from authentic.training.container.offline import prepare_offline
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "exif"
 OUT = ROOT / "bench" / "out"
-SERVER = ROOT / "containers" / "inference" / "server.py"
+SERVER = ROOT / "containers" / "inference" / "serve.py"
 IMGSZ = 320
 REPETITIONS = 7
 SETTLE_SECONDS = 0.03
@@ -70,8 +70,8 @@ class NanoModel:
 
 
 def prepare_ultralytics(config_dir: Path) -> None:
-    """`authentic.offline.prepare_offline`, tolerating the KeyError it raises after setting everything up
-    (it asks ultralytics 8.4 for a "hub" setting that version lacks)."""
+    """`authentic.training.container.offline.prepare_offline`, tolerating the KeyError it raises after setting
+    everything up (it asks ultralytics 8.4 for a "hub" setting that version lacks)."""
     with suppress(KeyError):
         prepare_offline(config_dir)
 
@@ -138,7 +138,7 @@ def free_port() -> int:
 
 @contextmanager
 def server_process(**environment: str) -> Any:
-    """The container's program (`server.py serve`) on a free port; yields its base URL and process."""
+    """The container's program (`serve.py serve`) on a free port; yields its base URL and process."""
     port = free_port()
     env = {
         **os.environ,

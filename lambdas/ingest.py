@@ -45,8 +45,9 @@ def notifications(body: str) -> list[ObjectCreated]:
 
 
 def create_handler(ingest: Ingest | None = None) -> Handler:
-    """The function's handler over `ingest`, or over the deployment's own, built on the first invocation."""
-    current = provide(ingest, lambda: production(settings.current()))
+    """The function's handler over `ingest`, or over the deployment's own, built on the first invocation from the
+    environment (so a new handler, as after a cold start, reads its settings again)."""
+    current = provide(ingest, lambda: production(settings.Settings.from_env()))
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def record_handler(record: SQSRecord) -> None:

@@ -10,6 +10,7 @@ from authentic import settings
 from authentic.api.observability import logger, metrics
 from authentic.api.rest import Handler, provide
 from authentic.aws.model_records import DynamoModelRecords
+from authentic.aws.ports import TrainingLauncher
 from authentic.aws.s3 import S3ObjectStore
 from authentic.aws.sagemaker import SageMakerTrainingJobs
 from authentic.models.promotion import Promotion
@@ -22,13 +23,15 @@ _METRICS = {
 }
 
 
-def production(config: settings.Settings) -> Promotion:
-    return Promotion(DynamoModelRecords(config.table_name), S3ObjectStore(), SageMakerTrainingJobs(), config)
+def production(config: settings.Settings, *, jobs: TrainingLauncher | None = None) -> Promotion:
+    """The deployment's promotion; `jobs` replaces SageMaker's training jobs (a test's fake)."""
+    return Promotion(DynamoModelRecords(config.table_name), S3ObjectStore(), jobs or SageMakerTrainingJobs(), config)
 
 
 def create_handler(promotion: Promotion | None = None) -> Handler:
-    """The function's handler over `promotion`, or over the deployment's own, built on the first invocation."""
-    current = provide(promotion, lambda: production(settings.current()))
+    """The function's handler over `promotion`, or over the deployment's own, built on the first invocation from the
+    environment (so a new handler, as after a cold start, reads its settings again)."""
+    current = provide(promotion, lambda: production(settings.Settings.from_env()))
 
     @metrics.log_metrics
     @logger.inject_lambda_context

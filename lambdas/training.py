@@ -13,6 +13,7 @@ from authentic.api.observability import logger, metrics
 from authentic.api.rest import Api, Handler, provide
 from authentic.aws.dataset_records import DynamoDatasetRecords
 from authentic.aws.model_records import DynamoModelRecords
+from authentic.aws.ports import TrainingLauncher
 from authentic.aws.s3 import S3ObjectStore
 from authentic.aws.sagemaker import SageMakerTrainingJobs
 from authentic.errors import InvalidInput
@@ -28,21 +29,23 @@ class Services:
     policy: Policy
 
     @classmethod
-    def from_settings(cls, config: settings.Settings) -> Services:
+    def from_settings(cls, config: settings.Settings, *, jobs: TrainingLauncher | None = None) -> Services:
+        """The deployment's services; `jobs` replaces SageMaker's training jobs (a test's fake)."""
         datasets = DynamoDatasetRecords(config.table_name)
         models = DynamoModelRecords(config.table_name)
         store = S3ObjectStore()
         return cls(
-            Training(datasets, models, store, SageMakerTrainingJobs(), config),
+            Training(datasets, models, store, jobs or SageMakerTrainingJobs(), config),
             ModelVersions(models, store, config),
             Policy(models, datasets),
         )
 
 
 def create_handler(services: Services | None = None) -> Handler:
-    """The function's handler over `services`, or over the deployment's own, built on the first invocation."""
+    """The function's handler over `services`, or over the deployment's own, built on the first invocation from the
+    environment (so a new handler, as after a cold start, reads its settings again)."""
     api = Api("training")
-    current = provide(services, lambda: Services.from_settings(settings.current()))
+    current = provide(services, lambda: Services.from_settings(settings.Settings.from_env()))
 
     @api.route("POST", "/brands/{brandId}/training-jobs")
     def start_training(brandId: str) -> Response[Any]:

@@ -25,9 +25,10 @@ class Services:
 
 
 def create_handler(services: Services | None = None) -> Handler:
-    """The function's handler over `services`, or over the deployment's own, built on the first invocation."""
+    """The function's handler over `services`, or over the deployment's own, built on the first invocation from the
+    environment (so a new handler, as after a cold start, reads its settings again)."""
     api = Api("uploads")
-    current = provide(services, lambda: Services.from_settings(settings.current()))
+    current = provide(services, lambda: Services.from_settings(settings.Settings.from_env()))
 
     @api.route("POST", "/brands/{brandId}/uploads")
     def create_upload_forms(brandId: str) -> dict[str, Any]:

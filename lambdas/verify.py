@@ -26,9 +26,10 @@ def production(config: settings.Settings) -> Verify:
 
 
 def create_handler(verify: Verify | None = None) -> Handler:
-    """The function's handler over `verify`, or over the deployment's own, built on the first invocation."""
+    """The function's handler over `verify`, or over the deployment's own, built on the first invocation from the
+    environment (so a new handler, as after a cold start, reads its settings again)."""
     api = Api("verify")
-    current = provide(verify, lambda: production(settings.current()))
+    current = provide(verify, lambda: production(settings.Settings.from_env()))
 
     @api.route("POST", "/verify")
     def verify_photo() -> dict[str, Any]:

@@ -22,6 +22,11 @@ CHECKPOINT_DIR = "/opt/ml/checkpoints"  # where SageMaker syncs the job's checkp
 JOB_RUNNING_STATES = ("InProgress", "Stopping")
 JOB_END_STATES = ("Completed", "Failed", "Stopped")
 
+# -- the detector's answers ---------------------------------------------------------------------------
+# The confidence threshold when nothing better is known (no threshold chosen on validation): ultralytics'
+# predict default. The training program falls back to it, the inference server floors at it, the verdict uses it.
+DEFAULT_CONFIDENCE = 0.25
+
 # -- photos ------------------------------------------------------------------------------------------------
 JPEG, PNG, HEIC, HEIF = "image/jpeg", "image/png", "image/heic", "image/heif"
 PHOTO_MEDIA_TYPES = (JPEG, PNG, HEIC, HEIF)  # what uploads, ingest and verify accept

@@ -1,10 +1,10 @@
-"""Settings: one validated model, read from the environment when a handler first runs (never at import)."""
+"""Settings: one validated model, read from the environment when a handler first runs (never at import): each
+handler built by a `create_handler()` reads them once, on its first invocation."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -80,9 +80,3 @@ class Settings(BaseModel):
         for name, value in self.model_dump().items():
             out[name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
-
-
-@lru_cache(maxsize=1)
-def current() -> Settings:
-    """The settings of this process, read once on first use. Tests call `current.cache_clear()`."""
-    return Settings.from_env()

@@ -13,6 +13,7 @@ or a Dockerfile does not redeploy every function.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shutil
@@ -27,7 +28,8 @@ import jsii
 from aws_cdk import aws_lambda as lambda_
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = {"authentic": Path("src/authentic"), "lambdas": Path("lambdas")}
+DOMAIN_PACKAGE = "authentic"
+HANDLER_PACKAGE = "lambdas"
 LOCK_FILE = Path("requirements.lock")
 
 # The Lambda runtime the bundle is built for. python3.12 is the oldest Lambda Python runtime on Amazon Linux 2023
@@ -51,8 +53,6 @@ PIP_ENVIRONMENT: Mapping[str, str] = {
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     "PIP_NO_INPUT": "1",
 }
-SKIP_NAMES = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-SKIP_SUFFIXES = {".pyc", ".pyo"}
 
 
 class BundlingError(RuntimeError):
@@ -69,15 +69,62 @@ def runtime_requirements(root: Path = REPO_ROOT) -> list[str]:
     return requirements
 
 
+def _module_file(src: Path, module: str) -> Path | None:
+    """The source file of a module of the domain package or the handlers, if it is one of ours."""
+    base = src if module.split(".", maxsplit=1)[0] == DOMAIN_PACKAGE else src.parent
+    path = base.joinpath(*module.split("."))
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    if path.with_suffix(".py").is_file():
+        return path.with_suffix(".py")
+    return None
+
+
+def _imported_modules(path: Path, module: str) -> Iterator[str]:
+    """Every module named by an import statement of the file, anywhere in it (lazy imports included)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            anchor = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            base = ".".join([*anchor, node.module] if node.module else anchor) if node.level else str(node.module)
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def lambda_modules(root: Path = REPO_ROOT) -> dict[str, Path]:
+    """The modules the Lambda handlers import, transitively, with their packages' `__init__`: the handlers and
+    the parts of the domain package they reach, and nothing else (not the training program, the inference
+    server, the CLI or the local runtime). Found by reading the import statements, so a module that imports
+    nothing of ours beyond what is listed keeps the bundle, and its hash, as they are."""
+    src = root / "src" / DOMAIN_PACKAGE
+    handlers = root / HANDLER_PACKAGE
+    if not (handlers / "__init__.py").is_file() or not (src / "__init__.py").is_file():
+        raise BundlingError(f"{handlers} and {src} must be Python packages: the Lambda asset needs them")
+    todo = [
+        HANDLER_PACKAGE,
+        *(f"{HANDLER_PACKAGE}.{p.stem}" for p in sorted(handlers.glob("*.py")) if p.stem != "__init__"),
+    ]
+    found: dict[str, Path] = {}
+    while todo:
+        module = todo.pop()
+        if module in found or module.split(".")[0] not in (DOMAIN_PACKAGE, HANDLER_PACKAGE):
+            continue
+        path = _module_file(src.parent, module)
+        if path is None:
+            continue
+        found[module] = path
+        parents = [".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 1)]
+        todo.extend([*parents, *_imported_modules(path, module)])
+    return dict(sorted(found.items()))
+
+
 def _source_files(root: Path) -> Iterator[tuple[str, Path]]:
-    for name, relative in PACKAGES.items():
-        base = root / relative
-        if not (base / "__init__.py").is_file():
-            raise BundlingError(f"{base} is not a Python package (no __init__.py): the Lambda asset needs it")
-        for path in sorted(base.rglob("*")):
-            parts = path.relative_to(base).parts
-            if path.is_file() and not SKIP_NAMES.intersection(parts) and path.suffix not in SKIP_SUFFIXES:
-                yield f"{name}/{'/'.join(parts)}", path
+    """(name in the bundle, file) for every module of `lambda_modules`."""
+    for path in lambda_modules(root).values():
+        base = root / "src" if path.is_relative_to(root / "src") else root
+        yield path.relative_to(base).as_posix(), path
 
 
 def source_fingerprint(root: Path = REPO_ROOT) -> str:
@@ -127,16 +174,16 @@ class _LocalPip:
         return True
 
 
-def _docker_command(requirements: list[str]) -> list[str]:
-    """The fallback: the same pip settings (environment) inside the SAM build image of the runtime."""
+def _docker_command(requirements: list[str], root: Path) -> list[str]:
+    """The fallback: the same pip settings (environment) inside the SAM build image of the runtime, then the
+    same source files as the local bundler copies."""
     quoted = " ".join(f"'{r}'" for r in requirements)
     copies = " ".join(
-        f"&& mkdir -p /asset-output/{n} && cp -r /asset-input/{p}/. /asset-output/{n}/" for n, p in PACKAGES.items()
+        f"&& mkdir -p /asset-output/{Path(name).parent.as_posix()} "
+        f"&& cp /asset-input/{path.relative_to(root).as_posix()} /asset-output/{name}"
+        for name, path in _source_files(root)
     )
-    script = (
-        f"pip install --no-compile --target /asset-output {quoted} --constraint /asset-input/{LOCK_FILE} {copies} "
-        "&& find /asset-output -name __pycache__ -type d -prune -exec rm -rf {} +"
-    )
+    script = f"pip install --no-compile --target /asset-output {quoted} --constraint /asset-input/{LOCK_FILE} {copies}"
     return ["bash", "-c", script]
 
 
@@ -151,7 +198,7 @@ def lambda_code(root: Path = REPO_ROOT) -> lambda_.Code:
             image=RUNTIME.bundling_image,
             platform="linux/amd64",
             environment=dict(PIP_ENVIRONMENT),
-            command=_docker_command(requirements),
+            command=_docker_command(requirements, root),
             local=_LocalPip(root),  # type: ignore[arg-type]  # jsii calls try_bundle(output_dir, options)
         ),
     )

@@ -34,10 +34,24 @@ DOCKERFILE = "containers/inference/Dockerfile"
 VARIANT = "AllTraffic"
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 SAGEMAKER_ENDPOINT_METRICS = "/aws/sagemaker/Endpoints"
+# The parts of the domain package the inference image carries (the import rules keep `authentic.inference` to
+# them), so editing the Lambdas, the CLI or the training program does not rebuild the image.
+INFERENCE_SOURCES = (
+    "src/authentic/__init__.py",
+    "src/authentic/errors.py",
+    "src/authentic/contracts.py",
+    "src/authentic/annotations",
+    "src/authentic/inference",
+    "src/authentic/media",
+)
 # The build context is the repository root; only what the Dockerfile copies goes into it.
 CONTEXT_EXCLUDE = [
     "*",
     "!src",
+    "src/*",
+    "src/authentic/*",
+    *(f"!{path}" for path in INFERENCE_SOURCES),
+    "src/authentic/annotations/importers",
     "!containers",
     "containers/*",
     "!containers/inference",

@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from authentic import wiring
+from stacks.config import LOG_RETENTION_DAYS
 from stacks.constructs.bundling import ARCHITECTURE, PYTHON_VERSION, RUNTIME
 from stacks.constructs.nag import acknowledge
 
@@ -30,30 +31,15 @@ POWERTOOLS_ENVIRONMENT: Mapping[str, str] = {
     "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",  # responses can be large; traces keep timings, not bodies
 }
 
-RETENTION: Mapping[int, logs.RetentionDays] = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
+# CloudWatch Logs' retention periods, shortest first (stacks.config.LOG_RETENTION_DAYS, the one list of the days),
+# paired with CDK's enum of the same periods in its own order (INFINITE aside); a test checks the days synthesize.
+RETENTION: Mapping[int, logs.RetentionDays] = dict(
+    zip(
+        sorted(LOG_RETENTION_DAYS),
+        (member for member in logs.RetentionDays if member is not logs.RetentionDays.INFINITE),
+        strict=True,
+    )
+)
 
 RUNTIME_REASON = (
     f"{RUNTIME.name} on purpose: the code targets CPython 3.11 and the bundled wheels are built for CPython "

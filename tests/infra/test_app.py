@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from infra_support import REPO
 
 from stacks.config import ConfigError
+from tests.infra.infra_support import REPO
 
 
 def run_app(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

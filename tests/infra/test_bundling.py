@@ -28,7 +28,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assets = json.loads((outdir / "Bundled.assets.json").read_text())["files"]
     zipped = [a["source"]["path"] for a in assets.values() if a["source"].get("packaging") == "zip"]
     assert len(zipped) == 1
-    return outdir / zipped[0]
+    return outdir / str(zipped[0])
 
 
 def elf_machine(path: Path) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from infra_support import REPO
 
 from stacks.config import MB, PREFIX, AppConfig, ConfigError, context_defaults, load_config
+from tests.infra.infra_support import REPO
 
 
 def test_cdk_json_ships_exactly_the_documented_defaults() -> None:
@@ -71,6 +71,10 @@ def test_every_problem_is_reported_at_once_and_names_its_key() -> None:
         ({"hostingInstanceCount": 5}, "hostingInstanceCount"),
         ({"verifyRateLimit": 50, "verifyBurstLimit": 10}, "verifyBurstLimit"),
         ({"maxImageMb": True}, "maxImageMb"),
+        ({"trainingInstanceType": "g6.xlarge"}, "trainingInstanceType"),
+        ({"trainingVolumeGb": 0}, "trainingVolumeGb"),
+        ({"trainingMaxRuntimeSeconds": 10}, "trainingMaxRuntimeSeconds"),
+        ({"trainingPretrainedWeightsUrl": "http://example.com/w.pt"}, "https://"),
     ],
 )
 def test_inconsistent_settings_are_refused(context: dict[str, object], fragment: str) -> None:

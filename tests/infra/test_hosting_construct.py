@@ -48,7 +48,7 @@ def template(synthesized: tuple[dict[str, Any], Path, str]) -> Template:
 def _ref_of(template: dict[str, Any], resource_type: str, fragment: str) -> str:
     found = [k for k, v in template["Resources"].items() if v["Type"] == resource_type and fragment in k]
     assert len(found) == 1, found
-    return found[0]
+    return str(found[0])
 
 
 def test_the_model_is_multi_model_over_the_live_bucket(template: Template, synthesized: Any) -> None:
@@ -154,9 +154,12 @@ def test_the_image_is_built_from_the_inference_dockerfile_with_a_small_context(s
     context = outdir / source["directory"]
     staged = {p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file()}
     assert "containers/inference/Dockerfile" in staged
-    assert "containers/inference/server.py" in staged
-    assert "src/authentic/detector.py" in staged
+    assert "containers/inference/serve.py" in staged
+    assert "src/authentic/inference/server.py" in staged
+    assert "src/authentic/inference/detector.py" in staged
     assert not [p for p in staged if p.startswith((".venv", "tests/", "containers/training", ".git/"))]
+    unused = ("src/authentic/cli", "src/authentic/local", "src/authentic/aws", "src/authentic/training")
+    assert not [p for p in staged if p.startswith(unused)]
     assert not [p for p in staged if "__pycache__" in p]
 
 

@@ -6,14 +6,14 @@ import re
 from typing import Any
 
 import pytest
-from infra_support import as_list, flat, logical_id, resources, statements_allowing, statements_of
 
 from authentic import wiring
 from authentic.settings import Settings
 from stacks.config import AppConfig
-from stacks.constructs.api import BINARY_MEDIA_TYPES, STAGE_NAME
+from stacks.constructs.api import STAGE_NAME
 from stacks.constructs.bundling import RUNTIME
 from stacks.constructs.lambdas import POWERTOOLS_ENVIRONMENT
+from tests.infra.infra_support import as_list, flat, logical_id, resources, statements_allowing, statements_of
 
 CONFIG = AppConfig()
 JOB_ARN_SUFFIX = f":training-job/{CONFIG.job_prefix}-*"
@@ -268,7 +268,7 @@ def test_verify_may_invoke_only_the_endpoint_and_read_the_table(tpl: dict[str, A
 def test_the_api_accepts_photos_as_binary_bodies(service: Any) -> None:
     service.has_resource_properties(
         "AWS::ApiGateway::RestApi",
-        {"BinaryMediaTypes": list(BINARY_MEDIA_TYPES), "EndpointConfiguration": {"Types": ["REGIONAL"]}},
+        {"BinaryMediaTypes": list(wiring.BINARY_MEDIA_TYPES), "EndpointConfiguration": {"Types": ["REGIONAL"]}},
     )
 
 
@@ -335,3 +335,18 @@ def test_no_physical_names_and_no_account_or_region_literals(synth: Any) -> None
         for resource in template["Resources"].values():
             key = PHYSICAL_NAMES.get(resource["Type"])
             assert key is None or key not in resource.get("Properties", {}), resource["Type"]
+
+
+def test_every_accepted_retention_period_synthesizes_as_those_days() -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_logs as logs
+    from aws_cdk.assertions import Template
+
+    from stacks.config import LOG_RETENTION_DAYS
+    from stacks.constructs.lambdas import log_retention
+
+    stack = cdk.Stack(cdk.App(), "Retention")
+    for days in sorted(LOG_RETENTION_DAYS):
+        logs.LogGroup(stack, f"Days{days}", retention=log_retention(days))
+    groups = Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")
+    assert sorted(g["Properties"]["RetentionInDays"] for g in groups.values()) == sorted(LOG_RETENTION_DAYS)

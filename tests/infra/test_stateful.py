@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from infra_support import as_list, logical_id, resources
 
 from authentic import wiring
 from stacks.constructs.ingest import MAX_RECEIVES, VISIBILITY_PER_FUNCTION_TIMEOUT
 from stacks.constructs.storage import BUCKETS, TTL_ATTRIBUTE
+from tests.infra.infra_support import as_list, logical_id, resources
 
 DATA_BUCKETS = [spec.name for spec in BUCKETS]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from infra_support import flat, resources
 
 from authentic import wiring
+from tests.infra.infra_support import flat, resources
 
 
 @pytest.fixture(scope="module")

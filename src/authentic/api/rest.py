@@ -75,15 +75,28 @@ class Api:
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return self.resolver.resolve(event, context)
 
-    def handler(self) -> Handler:
-        """The Lambda handler: logs with the request's correlation id, metrics flushed after each call."""
+    def handler(self) -> RestHandler:
+        """The Lambda handler over the routes registered so far."""
+        return RestHandler(self)
+
+
+class RestHandler:
+    """A REST function's Lambda handler: logs with the request's correlation id, metrics flushed after each
+    call; `routes` are the wired routes it serves."""
+
+    def __init__(self, api: Api) -> None:
+        self.routes = tuple(api.routes)
 
         @metrics.log_metrics
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            return self.resolve(event, context)
+        def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return api.resolve(event, context)
 
-        return handler
+        self._handle = handle
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = self._handle(event, context)
+        return answer
 
 
 def _domain_error(exc: DomainError) -> Response[str]:

@@ -37,7 +37,17 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from authentic.annotations.model import ROLES, Role, default_role
-from authentic.contracts import HEIC, HEIF, JPEG, LABELS_FILE, MAX_PHOTO_PIXELS, METRICS_FILE, MODEL_FILE, PNG
+from authentic.contracts import (
+    DEFAULT_CONFIDENCE,
+    HEIC,
+    HEIF,
+    JPEG,
+    LABELS_FILE,
+    MAX_PHOTO_PIXELS,
+    METRICS_FILE,
+    MODEL_FILE,
+    PNG,
+)
 from authentic.errors import InvalidImage, ModelArtifactError, UnsupportedMediaType
 from authentic.media.exif import ORIENTATION_TAG
 from authentic.media.geometry import TRANSPOSE
@@ -50,7 +60,7 @@ LOG = logging.getLogger(__name__)
 
 #: Content types the invoke route accepts, and the Pillow format each must decode as.
 CONTENT_TYPES: Mapping[str, str] = {JPEG: "JPEG", PNG: "PNG", HEIC: "HEIF", HEIF: "HEIF"}
-DEFAULT_CONF = 0.25  # ultralytics predict's default floor
+DEFAULT_CONF = DEFAULT_CONFIDENCE  # ultralytics predict's default floor
 DEFAULT_IOU = 0.7  # ultralytics predict's default NMS IoU
 DEFAULT_MAX_DET = 300
 PAD_VALUE = 114

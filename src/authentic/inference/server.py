@@ -46,7 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from authentic.contracts import MAX_PHOTO_PIXELS
-from authentic.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable
+from authentic.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable, http_answer
 from authentic.inference.detector import (
     DEFAULT_IOU,
     DEFAULT_MAX_DET,
@@ -159,8 +159,8 @@ def resident_models(settings: ServerSettings) -> ResidentModels:
 
 
 def _error(exc: DomainError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ServiceUnavailable) else None
-    return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
+    status, headers, body = http_answer(exc)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _encode_token(name: str) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from authentic import settings, wiring
+from authentic import wiring
 from authentic.aws import clients
 from authentic.local.background import BackgroundServer
 from authentic.local.events import sqs_event, training_state_change
@@ -106,7 +106,6 @@ class LocalRuntime:
             }
         )
         clients.clear()
-        settings.current.cache_clear()
         self.functions.cold_start()
         self.provisioned = provision(self.settings)
         self._notify_queue(self.provisioned)
@@ -133,7 +132,6 @@ class LocalRuntime:
             else:
                 os.environ[key] = value
         clients.clear()
-        settings.current.cache_clear()
         self.functions.cold_start()
 
     def __enter__(self) -> LocalRuntime:

@@ -12,9 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from authentic import keys
 from authentic.annotations.model import ROLES, Role
 from authentic.aws.ports import ClassRule, DatasetRecords, ModelRecords, VersionRecord
+from authentic.contracts import DEFAULT_CONFIDENCE
 from authentic.errors import InvalidInput
-
-DEFAULT_THRESHOLD = 0.25  # a model whose metrics name no threshold: ultralytics predict's default floor
 
 
 class ClassPolicy(BaseModel):
@@ -58,7 +57,7 @@ class Policy:
         # The model's default is the overall F1-optimal threshold. Per-class peaks are reported in the metrics
         # but not used by default: on a small validation split a class's F1 curve is a plateau and its argmax
         # lands anywhere on it (0.79 for one class and 0.44 for the other in the demo's own run).
-        default_threshold = float(record.metrics.get("threshold", DEFAULT_THRESHOLD) or DEFAULT_THRESHOLD)
+        default_threshold = float(record.metrics.get("threshold", DEFAULT_CONFIDENCE) or DEFAULT_CONFIDENCE)
         classes = []
         for label in record.labels.get("classes", []):
             name = str(label["name"])

@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from authentic.contracts import DEFAULT_CONFIDENCE
+
 LOGGER = logging.getLogger(__name__)
-DEFAULT_THRESHOLD = 0.25  # when the model finds nothing, F1 has no peak: ultralytics' predict default
+DEFAULT_THRESHOLD = DEFAULT_CONFIDENCE  # when the model finds nothing, F1 has no peak
 MIN_THRESHOLD = 0.01
 F1_TOLERANCE = 0.01  # the validation F1 the threshold may give up for a margin (see `plateau_start`)
 VAL_CONF = 0.001

@@ -1,0 +1,269 @@
+"""The ingest handler against moto: S3 notification → SQS event → Lambda → dataset bucket and table."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from authentic.aws import clients
+from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.ports import PairRecord
+from authentic.ingest.report import IngestReport
+from authentic.local import events
+from authentic.local.provision import Provisioned
+from authentic.settings import Settings
+from lambdas import ingest
+from tests.support.builders import jpeg, load_event, seed_annotation
+
+PAIR = "0123456789abcdef0123456789abcdef"
+OTHER = "fedcba9876543210fedcba9876543210"
+
+Put = Callable[..., dict[str, Any]]
+
+
+class _Context:
+    function_name = "ingest"
+    memory_limit_in_mb = 2048
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ingest"
+    aws_request_id = "req-1"
+
+
+def deliver(*messages: dict[str, Any]) -> dict[str, Any]:
+    handler = ingest.create_handler()  # a cold start: the function reads its settings again
+    result: dict[str, Any] = handler(events.sqs_event([json.dumps(m) for m in messages]), _Context())
+    return result
+
+
+def summary(app_settings: Settings, **kwargs: Any) -> dict[str, Any]:
+    return IngestReport(DynamoDatasetRecords(app_settings.table_name), app_settings).summary("acme", **kwargs)
+
+
+def pair_item(app_settings: Settings, pair: str = PAIR) -> PairRecord:
+    item = DynamoDatasetRecords(app_settings.table_name).get_pair("acme", pair)
+    assert item is not None, f"no record of pair {pair}"
+    return item
+
+
+def upload_pair(put: Put, image: bytes, annotation: bytes, pair: str = PAIR) -> tuple[dict[str, Any], dict[str, Any]]:
+    return put(f"acme/{pair}/image", image, "image/jpeg"), put(f"acme/{pair}/annotation.json", annotation)
+
+
+def test_the_second_half_of_a_pair_triggers_processing(put_upload: Put, app_settings: Settings) -> None:
+    image_event, annotation_event = upload_pair(
+        put_upload, jpeg(64, 48), seed_annotation("shoe.jpg", 64, 48, [(0, 4, 4, 20, 20), (1, 30, 10, 20, 30)])
+    )
+
+    assert deliver(image_event) == {"batchItemFailures": []}
+    assert pair_item(app_settings).status == "pending"
+    assert deliver(annotation_event) == {"batchItemFailures": []}
+
+    item = pair_item(app_settings)
+    assert item.status == "accepted"
+    s3 = clients.client("s3")
+    stored = s3.get_object(Bucket=app_settings.dataset_bucket, Key=f"acme/images/{PAIR}.jpg")["Body"].read()
+    assert Image.open(io.BytesIO(stored)).getexif() == {}
+    document = json.loads(
+        s3.get_object(Bucket=app_settings.dataset_bucket, Key=f"acme/annotations/{PAIR}.json")["Body"].read()
+    )
+    assert document["file"] == f"{PAIR}.jpg"
+    assert document["source"]["file"] == "shoe.jpg"
+    assert [a["class_id"] for a in document["annotations"]] == [0, 1]
+    report = summary(app_settings)
+    assert report["images"] == 1
+    assert report["classes"] == [
+        {"class_id": 0, "name": "genuine", "images": 1, "boxes": 1},
+        {"class_id": 1, "name": "counterfeit", "images": 1, "boxes": 1},
+    ]
+
+
+def test_annotation_first_then_image(put_upload: Put, app_settings: Settings) -> None:
+    image_event, annotation_event = upload_pair(
+        put_upload, jpeg(), seed_annotation("a.jpg", 64, 48, [(0, 4, 4, 20, 20)])
+    )
+    deliver(annotation_event)
+    assert pair_item(app_settings).status == "pending"
+    deliver(image_event)
+    assert pair_item(app_settings).status == "accepted"
+
+
+def test_the_same_upload_delivered_twice_counts_once(put_upload: Put, app_settings: Settings) -> None:
+    image_event, annotation_event = upload_pair(
+        put_upload, jpeg(), seed_annotation("a.jpg", 64, 48, [(0, 4, 4, 20, 20), (0, 30, 4, 20, 20)])
+    )
+    deliver(image_event, annotation_event)
+    deliver(annotation_event)
+    deliver(image_event, annotation_event)
+
+    report = summary(app_settings)
+    assert report["images"] == 1
+    assert report["classes"][0]["boxes"] == 2
+    assert report["counts"]["accepted"] == 1
+
+
+def test_an_older_event_does_not_replace_a_newer_upload(put_upload: Put, app_settings: Settings) -> None:
+    old_image = put_upload(f"acme/{PAIR}/image", jpeg(color=(10, 10, 10)), "image/jpeg")
+    new_image = put_upload(f"acme/{PAIR}/image", jpeg(color=(250, 250, 250)), "image/jpeg")
+    annotation = put_upload(f"acme/{PAIR}/annotation.json", seed_annotation("a.jpg", 64, 48, [(0, 4, 4, 20, 20)]))
+    deliver(new_image, annotation)
+    deliver(old_image)
+
+    item = pair_item(app_settings)
+    newest = new_image["Records"][0]["s3"]["object"]["versionId"]
+    assert item.image_version == newest
+    assert (item.fingerprint or "").startswith(newest)
+
+
+def test_a_replaced_annotation_moves_the_counts(put_upload: Put, app_settings: Settings) -> None:
+    image_event, first = upload_pair(put_upload, jpeg(), seed_annotation("a.jpg", 64, 48, [(0, 4, 4, 20, 20)]))
+    deliver(image_event, first)
+    second = put_upload(f"acme/{PAIR}/annotation.json", seed_annotation("a.jpg", 64, 48, [(1, 4, 4, 20, 20)]))
+    deliver(second)
+
+    classes = {c["name"]: c for c in summary(app_settings)["classes"]}
+    assert classes["genuine"]["images"] == 0
+    assert classes["counterfeit"]["images"] == 1
+    assert summary(app_settings)["images"] == 1
+
+
+def test_a_photo_stored_sideways_is_made_upright_with_its_boxes(put_upload: Put, app_settings: Settings) -> None:
+    # Stored 64x48 with orientation 6: upright it is 48x64. The box is given in stored coordinates.
+    deliver(*upload_pair(put_upload, jpeg(64, 48, orientation=6), seed_annotation("s.jpg", 64, 48, [(0, 0, 0, 16, 8)])))
+
+    document = json.loads(
+        clients.client("s3")
+        .get_object(Bucket=app_settings.dataset_bucket, Key=f"acme/annotations/{PAIR}.json")["Body"]
+        .read()
+    )
+    assert document["image_size"][0]["width"] == 48
+    assert document["image_size"][0]["height"] == 64
+    box = document["annotations"][0]
+    assert (box["left"], box["top"], box["width"], box["height"]) == (40, 0, 8, 16)
+
+
+def _truncated() -> bytes:
+    data = jpeg(256, 256)
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    ("image", "annotation", "fragment"),
+    [
+        (b"", seed_annotation("e.jpg", 64, 48, [(0, 1, 1, 5, 5)]), "empty"),
+        (_truncated(), seed_annotation("t.jpg", 256, 256, [(0, 1, 1, 5, 5)]), "truncated"),
+        (b"this is not a photo at all" * 10, seed_annotation("n.jpg", 64, 48, [(0, 1, 1, 5, 5)]), "not"),
+        (jpeg(), b"{not json", "JSON"),
+        (jpeg(), json.dumps({"file": "m.jpg"}).encode(), "annotations"),
+        (jpeg(), seed_annotation("o.jpg", 64, 48, [(0, 100, 100, 5, 5)]), "outside"),
+        (jpeg(), seed_annotation("z.jpg", 64, 48, [(0, 1, 1, 0, 5)]), "area"),
+        (jpeg(), seed_annotation("u.jpg", 64, 48, [(7, 1, 1, 5, 5)]), "7"),
+        (jpeg(), seed_annotation("s.jpg", 100, 100, [(0, 1, 1, 5, 5)]), "100"),
+    ],
+    ids=[
+        "empty",
+        "truncated",
+        "not-an-image",
+        "bad-json",
+        "missing-field",
+        "outside",
+        "zero-area",
+        "unknown-class",
+        "size-mismatch",
+    ],
+)
+def test_bad_input_is_rejected_with_a_reason_and_the_upload_kept(
+    put_upload: Put, app_settings: Settings, image: bytes, annotation: bytes, fragment: str
+) -> None:
+    assert deliver(*upload_pair(put_upload, image, annotation)) == {"batchItemFailures": []}
+
+    item = pair_item(app_settings)
+    assert item.status == "rejected"
+    assert fragment.lower() in (item.reason + json.dumps([dict(p) for p in item.problems])).lower()
+    report = summary(app_settings)
+    assert report["counts"]["rejected"] == 1
+    assert report["rejected"][0]["reason"]
+    assert report["images"] == 0
+    uploads = clients.client("s3").list_objects_v2(Bucket=app_settings.uploads_bucket)["Contents"]
+    assert len(uploads) == 2  # the raw upload stays
+    assert "Contents" not in clients.client("s3").list_objects_v2(
+        Bucket=app_settings.dataset_bucket, Prefix="acme/images"
+    )
+
+
+def test_over_size_and_pixel_bombs_are_refused(
+    put_upload: Put, app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_IMAGE_BYTES", "2000")
+    monkeypatch.setenv("MAX_PIXELS", "100000")
+
+    big = jpeg(64, 48) + b"\0" * 5000
+    deliver(*upload_pair(put_upload, big, seed_annotation("b.jpg", 64, 48, [(0, 1, 1, 5, 5)])))
+    assert "limit" in pair_item(app_settings).reason
+
+    monkeypatch.setenv("MAX_IMAGE_BYTES", str(25 * 1024 * 1024))
+    bomb = Image.new("L", (2000, 2000))
+    out = io.BytesIO()
+    bomb.save(out, "PNG", optimize=True)
+    deliver(*upload_pair(put_upload, out.getvalue(), seed_annotation("p.png", 2000, 2000, [(0, 1, 1, 5, 5)]), OTHER))
+    assert "pixel" in pair_item(app_settings, OTHER).reason.lower()
+
+
+def test_a_key_outside_any_brand_prefix_is_recorded_not_retried(put_upload: Put, app_settings: Settings) -> None:
+    result = deliver(put_upload("../escape.jpg", jpeg()), put_upload("acme/not-a-pair/image", jpeg()))
+    assert result == {"batchItemFailures": []}
+    items = clients.client("dynamodb").scan(TableName=app_settings.table_name)["Items"]
+    unscoped = [i for i in items if i["pk"]["S"] == "UNSCOPED"]
+    assert len(unscoped) == 2
+    assert all(i["reason"]["S"] for i in unscoped)
+
+
+def test_half_a_pair_is_pending_then_stale(put_upload: Put, app_settings: Settings) -> None:
+    deliver(put_upload(f"acme/{PAIR}/annotation.json", seed_annotation("a.jpg", 64, 48, [(0, 1, 1, 5, 5)])))
+    deliver(put_upload(f"acme/{OTHER}/image", jpeg(), "image/jpeg"))
+
+    now = summary(app_settings)
+    assert now["counts"]["pending"] == 2
+    assert {p["missing"] for p in now["pending"]} == {"image", "annotation"}
+    later = summary(app_settings, now=__import__("time").time() + app_settings.pair_stale_seconds + 1)
+    assert later["counts"]["stale"] == 2
+
+
+def test_a_class_renamed_by_a_later_upload_is_refused(put_upload: Put, app_settings: Settings) -> None:
+    deliver(*upload_pair(put_upload, jpeg(), seed_annotation("a.jpg", 64, 48, [(0, 1, 1, 5, 5)])))
+    renamed = seed_annotation("b.jpg", 64, 48, [(0, 1, 1, 5, 5)], categories=[{"class_id": 0, "name": "real"}])
+    deliver(*upload_pair(put_upload, jpeg(), renamed, OTHER))
+
+    item = pair_item(app_settings, OTHER)
+    assert item.status == "rejected"
+    assert "'genuine'" in item.reason and "'real'" in item.reason
+    assert summary(app_settings)["images"] == 1
+
+
+def test_a_transient_failure_is_reported_for_retry_and_the_rest_of_the_batch_succeeds(
+    put_upload: Put, app_settings: Settings, moto_aws: Provisioned
+) -> None:
+    image_event, annotation_event = upload_pair(put_upload, jpeg(), seed_annotation("a.jpg", 64, 48, [(0, 1, 1, 5, 5)]))
+    deliver(image_event)
+    s3 = clients.client("s3")
+    s3.delete_bucket(Bucket=app_settings.dataset_bucket)  # writes now fail as a transient outage would
+    other = put_upload(f"acme/{OTHER}/image", jpeg(), "image/jpeg")
+
+    sqs = events.sqs_event([json.dumps(annotation_event), json.dumps(other)])
+    result = ingest.create_handler()(sqs, _Context())
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": sqs["Records"][0]["messageId"]}]}
+    assert pair_item(app_settings).status == "pending"  # nothing half-done: retried later
+    s3.create_bucket(Bucket=app_settings.dataset_bucket)
+    deliver(annotation_event)
+    assert pair_item(app_settings).status == "accepted"
+
+
+def test_s3_test_events_and_sample_shapes_are_understood(put_upload: Put, app_settings: Settings) -> None:
+    assert ingest.create_handler()(load_event("sqs_s3_test_event.json"), _Context()) == {"batchItemFailures": []}
+    sample = load_event("sqs_s3_object_created.json")
+    (created,) = ingest.notifications(sample["Records"][0]["body"])
+    assert (created.key, created.version_id, created.sequencer) == ("KEY", "VERSION", "0055AED6DCD90281E5")

@@ -1,0 +1,227 @@
+"""The verify Lambda against moto, with `invoke_endpoint` served by the real inference server in-process
+(through the local SageMaker stand-in, so the production `Endpoint` adapter makes the call)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from authentic.aws import clients
+from authentic.aws.model_records import DynamoModelRecords
+from authentic.aws.ports import VersionRecord
+from authentic.aws.sagemaker import SageMakerEndpoint
+from authentic.errors import ServiceUnavailable
+from authentic.inference.server import ServerSettings, create_app
+from authentic.local.background import BackgroundServer
+from authentic.local.events import api_gateway_event
+from authentic.local.provision import provision
+from authentic.local.sagemaker import LocalSageMaker
+from authentic.models.policy import Policy
+from authentic.settings import Settings
+from authentic.verify.service import Verify
+from lambdas import verify
+from tests.support.fakes import FakeDatasetRecords, FakeModelRecords
+from tests.support.scenes import Shape, draw_scene, encode
+
+ENDPOINT = "authentic-test"
+LABELS = {
+    "classes": [
+        {"id": 0, "name": "genuine", "role": "genuine"},
+        {"id": 1, "name": "counterfeit", "role": "counterfeit"},
+    ]
+}
+
+
+class _Context:
+    function_name = "verify"
+    memory_limit_in_mb = 1536
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:verify"
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 20_000
+
+
+@pytest.fixture
+def deployed(inference_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Given a brand "acme" whose version 1 is live, and an endpoint that really serves it."""
+    config = Settings(
+        uploads_bucket="test-uploads",
+        dataset_bucket="test-dataset",
+        artifacts_bucket="test-artifacts",
+        live_bucket="test-live",
+        table_name="test-table",
+        endpoint_name=ENDPOINT,
+    )
+    for name, value in config.to_env().items():
+        monkeypatch.setenv(name, value)
+    server = BackgroundServer(
+        create_app(ServerSettings(host="127.0.0.1", port=0, workers=1, memory_budget_bytes=512 << 20))
+    ).start()
+    with mock_aws():
+        clients.clear()
+        provision(config)
+        stand_in = LocalSageMaker(
+            jobs_root=tmp_path / "jobs",
+            models_root=tmp_path / "models",
+            live_bucket=config.live_bucket,
+            endpoint_name=ENDPOINT,
+            inference_url=server.url,
+            on_job_end=lambda job: None,
+        )
+        runtime = BackgroundServer(stand_in.app).start()
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+            for path in sorted(inference_model_dir.iterdir()):
+                tar.add(path, arcname=path.name)
+        clients.client("s3").put_object(Bucket=config.live_bucket, Key="acme/v00001.tar.gz", Body=archive.getvalue())
+        records = DynamoModelRecords(config.table_name)
+        records.put_version(
+            VersionRecord(
+                brand_id="acme",
+                version=1,
+                job_name="authentic-acme-1",
+                artifact_uri="s3://test-artifacts/acme/authentic-acme-1/output/model.tar.gz",
+                live_key="acme/v00001.tar.gz",
+                labels=LABELS,
+                metrics={"threshold": 0.3},
+                gate={"passed": True},
+            )
+        )
+        records.move_live("acme", 1, "acme/v00001.tar.gz", "test", order=1.0, manual=False)
+        clients.clear()
+        yield config
+        runtime.stop()
+    server.stop()
+    clients.clear()
+
+
+def call(brand: str | None, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+    event = api_gateway_event(
+        "POST",
+        "/verify",
+        "/verify",
+        query={"brand": brand} if brand else None,
+        headers={"Content-Type": content_type},
+        body=body,
+        binary=True,
+        caller_arn=None,
+    )
+    response = verify.create_handler()(event, _Context())  # a cold start: settings are read again
+    return response["statusCode"], json.loads(response["body"])
+
+
+def scene_png(shapes: list[Shape]) -> bytes:
+    return encode(draw_scene(256, 192, shapes), "PNG")
+
+
+def test_a_counterfeit_in_the_photo_gives_a_counterfeit_verdict_with_its_boxes(deployed: Settings) -> None:
+    status, answer = call("acme", scene_png([Shape(0, 28, 40, 70, 56), Shape(1, 150, 90, 72, 64)]), "image/png")
+
+    assert status == 200
+    assert answer["verdict"] == "counterfeit"
+    assert answer["model_version"] == 1
+    assert answer["image_size"] == {"width": 256, "height": 192}
+    counted = {d["name"] for d in answer["detections"] if d["counts"]}
+    assert counted == {"genuine", "counterfeit"}
+
+
+def test_only_the_genuine_product_gives_genuine(deployed: Settings) -> None:
+    status, answer = call("acme", scene_png([Shape(0, 90, 60, 80, 64)]), "image/png")
+    assert status == 200
+    assert answer["verdict"] == "genuine", answer["reason"]
+    box = next(d["box"] for d in answer["detections"] if d["counts"])
+    assert abs(box["left"] - 90) < 8 and abs(box["top"] - 60) < 8
+
+
+def test_an_empty_scene_is_nothing_recognised(deployed: Settings) -> None:
+    status, answer = call("acme", scene_png([]), "image/png")
+    assert status == 200
+    assert answer["verdict"] == "inconclusive"
+    assert answer["reason"].startswith("nothing recognised")
+
+
+def test_no_live_model_is_inconclusive_with_that_reason(deployed: Settings) -> None:
+    status, answer = call("newbrand", scene_png([]), "image/png")
+    assert (status, answer["verdict"], answer["reason"]) == (200, "inconclusive", "no live model for the brand")
+
+
+def test_unreadable_photos_and_wrong_types(deployed: Settings) -> None:
+    status, answer = call("acme", b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")
+    assert status == 200
+    assert answer["verdict"] == "inconclusive"
+    assert answer["reason"].startswith("photo unreadable")
+    assert call("acme", b"hello", "text/plain")[0] == 415
+    assert call(None, b"x", "image/png")[0] == 400
+    assert call("ACME!", b"x", "image/png")[0] == 400
+
+
+def test_a_photo_over_the_invoke_limit_is_shrunk_and_boxes_come_back_in_its_pixels(
+    deployed: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = draw_scene(1024, 768, [Shape(0, 360, 240, 320, 256)])
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    monkeypatch.setenv("INVOKE_MAX_BYTES", str(len(out.getvalue()) // 3))
+
+    status, answer = call("acme", out.getvalue(), "image/png")
+
+    assert status == 200
+    assert answer["verdict"] == "genuine", answer["reason"]
+    assert answer["image_size"]["width"] == pytest.approx(1024, abs=2)
+    box = next(d["box"] for d in answer["detections"] if d["counts"])
+    assert abs(box["left"] - 360) < 24 and abs(box["width"] - 320) < 40
+
+
+def test_a_cold_model_is_retried_then_answered_503() -> None:
+    client = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    models = FakeModelRecords()
+    models.put_version(
+        VersionRecord(
+            brand_id="acme",
+            version=1,
+            job_name="authentic-acme-1",
+            artifact_uri="s3://artifacts/acme/authentic-acme-1/output/model.tar.gz",
+            live_key="acme/v00001.tar.gz",
+            labels={"classes": [{"id": 0, "name": "genuine", "role": "genuine"}]},
+            metrics={"threshold": 0.3},
+        )
+    )
+    models.move_live("acme", 1, "acme/v00001.tar.gz", "test", order=1.0, manual=False)
+    config = Settings(uploads_bucket="u1", dataset_bucket="d1", table_name="t1", endpoint_name=ENDPOINT)
+    sleeps: list[float] = []
+    clock = iter(float(i) for i in range(100))
+    policy = Policy(models, FakeDatasetRecords())
+    service = Verify(policy, SageMakerEndpoint(client), config, clock=lambda: next(clock), sleep=sleeps.append)
+    with Stubber(client) as stub:
+        for _ in range(10):
+            stub.add_client_error("invoke_endpoint", "ModelNotReadyException", "loading", 429)
+        with pytest.raises(ServiceUnavailable) as unavailable:
+            service("acme", scene_png([]), "image/png", deadline_seconds=5)
+    assert unavailable.value.retry_after > 0
+    assert sleeps and all(s > 0 for s in sleeps)
+
+
+def test_shoppers_photos_are_not_stored(deployed: Settings) -> None:
+    before = _all_keys(deployed)
+    status, answer = call("acme", scene_png([Shape(0, 90, 60, 80, 64)]), "image/png")
+    assert (status, answer["verdict"]) == (200, "genuine"), answer  # the photo was really verified ...
+    assert _all_keys(deployed) == before  # ... and nothing of it was kept
+
+
+def _all_keys(config: Settings) -> set[str]:
+    s3 = clients.client("s3")
+    keys = set()
+    for bucket in (config.uploads_bucket, config.dataset_bucket, config.artifacts_bucket, config.live_bucket):
+        keys |= {f"{bucket}/{o['Key']}" for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    return keys
