@@ -26,8 +26,9 @@ class Function:
     name: str
     handler: str  # module.attribute inside the Lambda asset
     description: str
-    timeout_seconds: int = 30
+    timeout_seconds: int = 29  # a function behind the API answers within API Gateway's 29 s
     memory_mb: int = 512
+    reserved_concurrency: int | None = None  # None: the account's unreserved pool
 
     @property
     def module(self) -> str:
@@ -52,6 +53,7 @@ class EventSource(Enum):
 class Event:
     source: EventSource
     function: str
+    max_concurrency: int | None = None  # an SQS event source: how many batches it runs at once
 
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -102,7 +104,7 @@ ROUTES: tuple[Route, ...] = (
 BINARY_MEDIA_TYPES = (*PHOTO_MEDIA_TYPES, "application/octet-stream")
 
 EVENTS: tuple[Event, ...] = (
-    Event(EventSource.UPLOADS_CREATED, "ingest"),
+    Event(EventSource.UPLOADS_CREATED, "ingest", max_concurrency=5),
     Event(EventSource.TRAINING_STATE, "promotion"),
 )
 

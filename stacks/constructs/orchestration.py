@@ -24,7 +24,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from authentic import keys, wiring
-from authentic.contracts import MODEL_ARTIFACT
+from authentic.contracts import MODEL_ARTIFACT, OUTPUT_ARTIFACT
 from stacks.constructs.lambdas import role_of
 from stacks.constructs.nag import allow
 from stacks.constructs.storage import dead_letter_queue
@@ -33,7 +33,8 @@ SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 
 MANIFEST_KEYS = keys.manifest_key("*", "*").rsplit("/", 1)[0] + "/*"  # {brand}/manifests/*
 SNAPSHOT_KEYS = keys.snapshot_prefix("*", "*").split("/", 1)[0] + "/*"  # snapshots/*
-ARTIFACT_KEYS = f"*/output/{MODEL_ARTIFACT}"  # SageMaker writes {brand}/{job}/output/model.tar.gz
+# SageMaker writes {brand}/{job}/output/model.tar.gz, and output.tar.gz beside it when the job wrote output data.
+ARTIFACT_KEYS = (f"*/output/{MODEL_ARTIFACT}", f"*/output/{OUTPUT_ARTIFACT}")
 LIVE_KEYS = "*/v*.tar.gz"  # keys.live_model_key: {brand}/v{version:05d}.tar.gz, never reused
 
 
@@ -115,10 +116,13 @@ class Orchestration(Construct):
         allow(
             role,
             actions=["s3:GetObject", "s3:GetObjectTagging"],
-            resources=[self._artifacts.arn_for_objects(ARTIFACT_KEYS)],
-            wildcard_reason="Reading the model.tar.gz of any finished training job ({brand}/{job}/output/); job "
-            "names are only known when the job ends.",
+            resources=[self._artifacts.arn_for_objects(key) for key in ARTIFACT_KEYS],
+            wildcard_reason="Reading the model.tar.gz (and the small output.tar.gz with its metrics) of any finished "
+            "training job ({brand}/{job}/output/); job names are only known when the job ends.",
         )
+        # Without ListBucket S3 answers a missing key 403, not 404: the metrics are read from output.tar.gz when the
+        # job wrote one, and a job that did not must be told apart from a refusal.
+        allow(role, actions=["s3:ListBucket"], resources=[self._artifacts.bucket_arn])
         allow(
             role,
             actions=["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],

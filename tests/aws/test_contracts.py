@@ -103,6 +103,14 @@ def test_copy_takes_the_named_version_and_delete_removes_the_key(store: ObjectSt
     assert not store.exists(BUCKET, "acme/src")
 
 
+def test_copy_once_never_overwrites(store: ObjectStore) -> None:
+    store.put(BUCKET, "acme/a", b"first", content_type="image/jpeg")
+    store.put(BUCKET, "acme/b", b"second", content_type="image/jpeg")
+    assert store.copy_once(BUCKET, "acme/a", "test-live", "acme/v00001.tar.gz") is True
+    assert store.copy_once(BUCKET, "acme/b", "test-live", "acme/v00001.tar.gz") is False
+    assert store.get("test-live", "acme/v00001.tar.gz").body == b"first"
+
+
 def test_keys_are_listed_by_prefix(store: ObjectStore) -> None:
     for key in ("acme/images/1.jpg", "acme/images/2.jpg", "acme/annotations/1.json", "other/images/1.jpg"):
         store.put(BUCKET, key, b"x", content_type="image/jpeg")

@@ -18,6 +18,7 @@ from authentic.local import events
 from authentic.local.provision import Provisioned
 from authentic.settings import Settings
 from lambdas import ingest
+from tests.support.aws import as_function
 from tests.support.builders import jpeg, load_event, seed_annotation
 
 PAIR = "0123456789abcdef0123456789abcdef"
@@ -35,7 +36,8 @@ class _Context:
 
 def deliver(*messages: dict[str, Any]) -> dict[str, Any]:
     handler = ingest.create_handler()  # a cold start: the function reads its settings again
-    result: dict[str, Any] = handler(events.sqs_event([json.dumps(m) for m in messages]), _Context())
+    with as_function("ingest"):  # exactly the ingest role's permissions
+        result: dict[str, Any] = handler(events.sqs_event([json.dumps(m) for m in messages]), _Context())
     return result
 
 
@@ -253,7 +255,8 @@ def test_a_transient_failure_is_reported_for_retry_and_the_rest_of_the_batch_suc
     other = put_upload(f"acme/{OTHER}/image", jpeg(), "image/jpeg")
 
     sqs = events.sqs_event([json.dumps(annotation_event), json.dumps(other)])
-    result = ingest.create_handler()(sqs, _Context())
+    with as_function("ingest"):
+        result = ingest.create_handler()(sqs, _Context())
 
     assert result == {"batchItemFailures": [{"itemIdentifier": sqs["Records"][0]["messageId"]}]}
     assert pair_item(app_settings).status == "pending"  # nothing half-done: retried later
@@ -263,7 +266,9 @@ def test_a_transient_failure_is_reported_for_retry_and_the_rest_of_the_batch_suc
 
 
 def test_s3_test_events_and_sample_shapes_are_understood(put_upload: Put, app_settings: Settings) -> None:
-    assert ingest.create_handler()(load_event("sqs_s3_test_event.json"), _Context()) == {"batchItemFailures": []}
+    with as_function("ingest"):
+        answer = ingest.create_handler()(load_event("sqs_s3_test_event.json"), _Context())
+    assert answer == {"batchItemFailures": []}
     sample = load_event("sqs_s3_object_created.json")
     (created,) = ingest.notifications(sample["Records"][0]["body"])
     assert (created.key, created.version_id, created.sequencer) == ("KEY", "VERSION", "0055AED6DCD90281E5")

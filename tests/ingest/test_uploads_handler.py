@@ -11,6 +11,7 @@ import requests
 from authentic.local.provision import Provisioned
 from authentic.settings import Settings
 from lambdas import uploads
+from tests.support.aws import as_function
 from tests.support.builders import jpeg, load_event
 
 
@@ -27,7 +28,8 @@ def call(method: str, brand: str, body: Any = None, raw: str | None = None) -> t
         }
     )
     event["requestContext"].update({"resourcePath": "/brands/{brandId}/uploads", "httpMethod": method})
-    response = uploads.create_handler()(event, _Context())
+    with as_function("uploads"):  # exactly the uploads role's permissions
+        response = uploads.create_handler()(event, _Context())
     return response["statusCode"], json.loads(response["body"])
 
 

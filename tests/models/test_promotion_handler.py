@@ -21,6 +21,7 @@ from authentic.models.policy import Policy
 from authentic.models.versions import ModelVersions
 from authentic.settings import Settings
 from lambdas import promotion, training
+from tests.support.aws import as_function
 from tests.support.builders import load_event, training_event
 from tests.support.fakes import FakeTrainingJobs
 
@@ -78,7 +79,8 @@ def finished_job(app_settings: Settings, job: str, map50: float) -> str:
 def deliver(event: dict[str, Any], jobs: FakeTrainingJobs | None = None) -> str:
     """One event to a cold promotion function (SageMaker's training jobs faked when `jobs` is given)."""
     handler = promotion.create_handler(promotion.production(Settings.from_env(), jobs=jobs) if jobs else None)
-    return str(handler(event, _Context())["outcome"])
+    with as_function("promotion"):  # exactly the promotion role's permissions
+        return str(handler(event, _Context())["outcome"])
 
 
 def registry(app_settings: Settings) -> ModelVersions:
@@ -117,6 +119,19 @@ def test_a_duplicate_completed_event_makes_one_version(
     deliver(event)
     deliver(event)
     assert [v["version"] for v in registry(app_settings).overview("acme")["versions"]] == [1]
+
+
+def test_a_duplicate_completed_event_never_writes_the_live_key_again(
+    moto_aws: Provisioned, app_settings: Settings, fake_jobs: FakeTrainingJobs
+) -> None:
+    finished_job(app_settings, "authentic-acme-aaa", 0.91)
+    event = training_event("completed", "authentic-acme-aaa")
+    assert deliver(event) == "promoted"
+    deliver(event)  # EventBridge delivers at least once
+
+    s3 = clients.client("s3")
+    versions = s3.list_object_versions(Bucket=app_settings.live_bucket, Prefix="acme/v00001.tar.gz")["Versions"]
+    assert len(versions) == 1  # SageMaker caches a model by its key: a live key is written once, never again
 
 
 def test_both_tag_shapes_and_a_missing_artifact_field(
@@ -227,12 +242,14 @@ def test_a_below_bar_version_needs_force(
         }
     )
     handler = training.create_handler()
-    refused = handler(event, _Context())
+    with as_function("training"):
+        refused = handler(event, _Context())
     assert refused["statusCode"] == 409
     assert "failed the quality gate" in json.loads(refused["body"])["message"]
 
     event["body"] = json.dumps({"force": True, "reason": "pilot"})
-    forced = handler(event, _Context())
+    with as_function("training"):
+        forced = handler(event, _Context())
     assert forced["statusCode"] == 200
     assert json.loads(forced["body"])["live"]["version"] == 1
     clients.client("s3").head_object(Bucket=app_settings.live_bucket, Key="acme/v00001.tar.gz")

@@ -107,6 +107,15 @@ class FakeObjectStore:
         stored = self.put(bucket, key, body, content_type=content_type or "binary/octet-stream")
         return ObjectInfo(bucket, key, -1, stored.version_id)
 
+    def copy_once(self, source_bucket: str, source_key: str, bucket: str, key: str) -> bool:
+        with self._lock:
+            if self.exists(bucket, key):
+                return False
+            _, body, content_type = self._find(source_bucket, source_key, None)
+            version = f"v{next(self._versions)}"
+            self.objects.setdefault((bucket, key), []).append((version, body, content_type))
+        return True
+
     def delete(self, bucket: str, key: str) -> None:
         self._bucket(bucket)
         with self._lock:

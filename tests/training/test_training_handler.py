@@ -21,6 +21,7 @@ from authentic.local.provision import Provisioned
 from authentic.settings import Settings
 from authentic.training.jobs import Training
 from lambdas import training
+from tests.support.aws import as_function
 from tests.support.builders import load_event
 from tests.support.fakes import FakeTrainingJobs
 
@@ -98,7 +99,8 @@ def call(
         }
     )
     event["requestContext"].update({"resourcePath": resource, "httpMethod": method})
-    response = api(event, _Context())
+    with as_function("training"):  # exactly the training role's permissions
+        response = api(event, _Context())
     return response["statusCode"], json.loads(response["body"])
 
 

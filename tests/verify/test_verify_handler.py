@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from authentic.aws import clients
 from authentic.aws.model_records import DynamoModelRecords
@@ -23,12 +22,14 @@ from authentic.errors import ServiceUnavailable
 from authentic.inference.server import ServerSettings, create_app
 from authentic.local.background import BackgroundServer
 from authentic.local.events import api_gateway_event
-from authentic.local.provision import provision
+from authentic.local.iam.enforcer import Enforcer
+from authentic.local.iam.evaluator import evaluator
 from authentic.local.sagemaker import LocalSageMaker
 from authentic.models.policy import Policy
 from authentic.settings import Settings
 from authentic.verify.service import Verify
 from lambdas import verify
+from tests.support.aws import as_function, enforced_aws
 from tests.support.fakes import FakeDatasetRecords, FakeModelRecords
 from tests.support.scenes import Shape, draw_scene, encode
 
@@ -52,8 +53,14 @@ class _Context:
 
 
 @pytest.fixture
-def deployed(inference_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Given a brand "acme" whose version 1 is live, and an endpoint that really serves it."""
+def deployed(
+    inference_model_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    local_templates: dict[str, dict[str, Any]],
+) -> Iterator[Settings]:
+    """Given a brand "acme" whose version 1 is live, and an endpoint that really serves it (IAM enforced: the
+    endpoint loads the model as its own role, and only the verify role may invoke it)."""
     config = Settings(
         uploads_bucket="test-uploads",
         dataset_bucket="test-dataset",
@@ -61,15 +68,14 @@ def deployed(inference_model_dir: Path, tmp_path: Path, monkeypatch: pytest.Monk
         live_bucket="test-live",
         table_name="test-table",
         endpoint_name=ENDPOINT,
+        training_role_arn="arn:aws:iam::123456789012:role/authentic-training",
     )
     for name, value in config.to_env().items():
         monkeypatch.setenv(name, value)
     server = BackgroundServer(
         create_app(ServerSettings(host="127.0.0.1", port=0, workers=1, memory_budget_bytes=512 << 20))
     ).start()
-    with mock_aws():
-        clients.clear()
-        provision(config)
+    with enforced_aws(config, local_templates, monkeypatch) as (_, principals):
         stand_in = LocalSageMaker(
             jobs_root=tmp_path / "jobs",
             models_root=tmp_path / "models",
@@ -77,6 +83,8 @@ def deployed(inference_model_dir: Path, tmp_path: Path, monkeypatch: pytest.Monk
             endpoint_name=ENDPOINT,
             inference_url=server.url,
             on_job_end=lambda job: None,
+            enforcer=Enforcer(evaluator()),
+            hosting_credentials=principals.hosting.credentials,
         )
         runtime = BackgroundServer(stand_in.app).start()
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)
@@ -117,7 +125,8 @@ def call(brand: str | None, body: bytes, content_type: str) -> tuple[int, dict[s
         binary=True,
         caller_arn=None,
     )
-    response = verify.create_handler()(event, _Context())  # a cold start: settings are read again
+    with as_function("verify"):  # exactly the verify role's permissions
+        response = verify.create_handler()(event, _Context())  # a cold start: settings are read again
     return response["statusCode"], json.loads(response["body"])
 
 

@@ -66,6 +66,17 @@ class S3ObjectStore:
         out = self._s3.copy_object(CopySource=source, Bucket=bucket, Key=key)
         return ObjectInfo(bucket, key, -1, out.get("VersionId"))
 
+    def copy_once(self, source_bucket: str, source_key: str, bucket: str, key: str) -> bool:
+        try:
+            self._s3.copy_object(
+                CopySource={"Bucket": source_bucket, "Key": source_key}, Bucket=bucket, Key=key, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
+
     def delete(self, bucket: str, key: str) -> None:
         self._s3.delete_object(Bucket=bucket, Key=key)
 

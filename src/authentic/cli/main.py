@@ -139,7 +139,10 @@ def _local_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     runtime.start()
     record = args.state / RUNTIME_FILE
-    record.write_text(json.dumps({"api_url": runtime.api_url, "pid": os.getpid(), "started": time.time()}))
+    # What an operator (or a probe from outside) needs: the API, the AWS endpoint, the resources' local names and,
+    # for each function, the key of a local principal holding exactly that function's policy.
+    record.write_text(json.dumps({**runtime.describe(), "pid": os.getpid(), "started": time.time()}, indent=2))
+    record.chmod(0o600)
     print(f"local runtime up. API: {runtime.api_url}")
     print(f"  try: authentic train --brand acme --wait   (state in {args.state.resolve()})")
     print("  Ctrl-C stops it.", flush=True)

@@ -9,6 +9,8 @@ import time
 import uuid
 from typing import Any
 
+from authentic.local.iam.policies import ACCOUNT, REGION
+
 _SEQUENCE = itertools.count(1)
 
 
@@ -22,7 +24,7 @@ def api_gateway_event(
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
     binary: bool = False,
-    caller_arn: str | None = "arn:aws:iam::000000000000:user/local",
+    caller_arn: str | None = f"arn:aws:iam::{ACCOUNT}:role/authentic-brand-server",
 ) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event."""
     if body is None:
@@ -50,7 +52,7 @@ def api_gateway_event(
             "requestId": request_id,
             "requestTimeEpoch": int(time.time() * 1000),
             "identity": {"sourceIp": "127.0.0.1", "userArn": caller_arn, "caller": caller_arn},
-            "accountId": "000000000000",
+            "accountId": ACCOUNT,
             "apiId": "local",
         },
         "body": encoded,
@@ -86,7 +88,7 @@ def s3_object_created(
     }
 
 
-def sqs_event(bodies: list[str], *, queue_arn: str = "arn:aws:sqs:us-east-1:000000000000:uploads") -> dict[str, Any]:
+def sqs_event(bodies: list[str], *, queue_arn: str = f"arn:aws:sqs:{REGION}:{ACCOUNT}:uploads") -> dict[str, Any]:
     """An SQS event for a Lambda event source mapping."""
     now = str(int(time.time() * 1000))
     return {
@@ -134,7 +136,7 @@ def training_state_change(description: dict[str, Any]) -> dict[str, Any]:
         "id": str(uuid.uuid4()),
         "detail-type": TRAINING_STATE_DETAIL_TYPE,
         "source": "aws.sagemaker",
-        "account": "000000000000",
+        "account": ACCOUNT,
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "region": "us-east-1",
         "resources": [description.get("TrainingJobArn", "")],

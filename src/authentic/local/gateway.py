@@ -1,78 +1,34 @@
-"""API Gateway on localhost: each HTTP request becomes the REST proxy event API Gateway would send, and goes
-to the same Lambda handler the wiring names. Routes come from `authentic.wiring`, as in the CDK stack."""
+"""API Gateway on localhost, with API Gateway's rules: each HTTP request becomes the REST proxy event API
+Gateway sends (binary media types base64-encoded) to the handler the wiring names, and the limits are AWS's:
+a body over 10 MB is refused before anything runs, an event over Lambda's 6 MB is answered 413 by the
+REQUEST_TOO_LARGE gateway response, a function still running after 29 s is answered 504 while it runs on, and a
+function that fails, times out, is throttled or answers with something that is not a proxy response is
+answered as API Gateway answers it. Routes come from `authentic.wiring`, as in the CDK stack.
+
+Brand routes are IAM-authorized in AWS: an unsigned request here acts as the brand web server's role, so `curl`
+and the CLI work without signing.
+"""
 
 from __future__ import annotations
 
 import base64
-import importlib
-import threading
-import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from authentic import wiring
 from authentic.local.events import api_gateway_event
+from authentic.local.functions import Functions, InvocationError, RequestTooLarge, StillRunning, Throttled
+from authentic.local.iam.policies import ACCOUNT
 
-
-@dataclass
-class LambdaContext:
-    """What a handler may ask of the Lambda context."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    aws_request_id: str
-    started: float
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
-
-
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
-def create_handler(function: wiring.Function) -> Handler:
-    """A new handler of the function, as a new Lambda execution environment would hold: the wired handler
-    module's `create_handler()`, which reads its settings and builds its clients when first invoked."""
-    module = importlib.import_module(function.module)
-    factory: Callable[[], Handler] = module.create_handler
-    return factory()
-
-
-class Functions:
-    """The Lambda functions of the wiring, one invocation at a time per function (like one warm instance)."""
-
-    def __init__(self) -> None:
-        self._locks = {f.name: threading.Lock() for f in wiring.FUNCTIONS}
-        self._handlers: dict[str, Handler] = {}
-
-    def cold_start(self) -> None:
-        """Start every function cold, as a fresh deployment would: new handlers, with nothing cached (settings,
-        clients) from what ran in this process before, e.g. under another configuration."""
-        self._handlers = {function.name: create_handler(function) for function in wiring.FUNCTIONS}
-
-    def handler(self, name: str) -> Handler:
-        if name not in self._handlers:
-            self._handlers[name] = create_handler(wiring.function(name))
-        return self._handlers[name]
-
-    def invoke(self, name: str, event: dict[str, Any]) -> Any:
-        spec = wiring.function(name)
-        context = LambdaContext(name, spec.memory_mb, spec.timeout_seconds, str(uuid.uuid4()), time.monotonic())
-        with self._locks[name]:
-            return self.handler(name)(event, context)
+API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit (REST APIs)
+INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's integration timeout
+BRAND_SERVER_ARN = f"arn:aws:iam::{ACCOUNT}:role/authentic-brand-server"
 
 
 def create_gateway(functions: Functions) -> Starlette:
@@ -81,15 +37,19 @@ def create_gateway(functions: Functions) -> Starlette:
         for route in wiring.ROUTES
     ]
     app = Starlette(routes=routes)
-    app.add_route("/", _index, methods=["GET"])
+    app.add_route("/routes", _routes, methods=["GET"])
     return app
 
 
 def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > API_PAYLOAD_LIMIT:
+            return _too_long()
         body = await request.body()
+        if len(body) > API_PAYLOAD_LIMIT:
+            return _too_long()
         content_type = request.headers.get("content-type", "")
-        binary = content_type.split(";")[0].strip().lower() in wiring.BINARY_MEDIA_TYPES
         event = api_gateway_event(
             route.method,
             route.path,
@@ -98,20 +58,43 @@ def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], 
             query=dict(request.query_params),
             headers=dict(request.headers),
             body=body or None,
-            binary=binary,
-            caller_arn=None if route.auth is wiring.Auth.PUBLIC else "arn:aws:iam::000000000000:user/local",
+            binary=content_type.split(";")[0].strip().lower() in wiring.BINARY_MEDIA_TYPES,
+            caller_arn=None if route.auth is wiring.Auth.PUBLIC else BRAND_SERVER_ARN,
         )
-        result = await run_in_threadpool(functions.invoke, route.function, event)
-        payload = result.get("body") or ""
-        content = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
-        headers = {k: v for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"}
-        for key, values in (result.get("multiValueHeaders") or {}).items():
-            if key.lower() != "content-length" and values:
-                headers[key] = values[-1]
-        return Response(content, status_code=int(result.get("statusCode", 200)), headers=headers)
+        try:
+            result = await run_in_threadpool(functions.invoke, route.function, event, wait=INTEGRATION_TIMEOUT_SECONDS)
+        except RequestTooLarge:
+            return JSONResponse({"message": "Request Too Long"}, status_code=413)
+        except StillRunning:
+            return JSONResponse({"message": "Endpoint request timed out"}, status_code=504)
+        except Throttled:  # API Gateway answers a throttled Lambda (proxy integration) with a 500
+            return JSONResponse({"message": "Internal server error"}, status_code=500)
+        except InvocationError:
+            return JSONResponse({"message": "Internal server error"}, status_code=502)
+        return _proxy_response(result)
 
     return endpoint
 
 
-async def _index(request: Request) -> Response:
+def _too_long() -> Response:
+    """What API Gateway answers for a body over its limit, before any integration runs."""
+    return PlainTextResponse(f"HTTP content length exceeded {API_PAYLOAD_LIMIT} bytes.", status_code=413)
+
+
+def _proxy_response(result: Any) -> Response:
+    """The Lambda proxy answer as API Gateway returns it; anything else is a 502, as API Gateway answers it."""
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode", 200), int):
+        return JSONResponse({"message": "Internal server error"}, status_code=502)
+    payload = result.get("body") or ""
+    if not isinstance(payload, str):
+        return JSONResponse({"message": "Internal server error"}, status_code=502)
+    content = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+    headers = {k: str(v) for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"}
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        if key.lower() != "content-length" and values:
+            headers[key] = str(values[-1])
+    return Response(content, status_code=int(result.get("statusCode", 200)), headers=headers)
+
+
+async def _routes(request: Request) -> Response:
     return JSONResponse({"routes": [{"method": r.method, "path": r.path, "auth": r.auth.value} for r in wiring.ROUTES]})

@@ -1,12 +1,18 @@
-"""The embedded default: the whole platform on one machine, no AWS account, no Docker.
+"""The embedded default: the whole platform on one machine, no AWS account, no Docker, under AWS's rules.
 
 moto's server (127.0.0.1, a free port) stands in for S3, DynamoDB and SQS, and boto3 reaches it through
-AWS_ENDPOINT_URL. The rest of AWS is played here, at the edges only:
-- API Gateway: `gateway.py` turns HTTP requests into proxy events for the wired handlers;
-- S3 → SQS → Lambda: moto sends the uploads bucket's notifications to the queue; a poller hands batches to
-  the ingest handler as SQS events and deletes what it did not report as failed (redrive to the DLQ as SQS);
+AWS_ENDPOINT_URL. IAM is enforced as AWS enforces it: every function, the SQS event source, the training job and
+the endpoint act as local principals holding exactly the policies the synthesized templates give their roles
+(`authentic.local.iam`), and a call their deployed role would be refused is refused here. The rest of AWS is
+played here, at the edges only, with its limits:
+- API Gateway: `gateway.py` (10 MB bodies, the 29 s integration timeout, proxy events to the wired handlers);
+- Lambda: `functions.py` (instances, concurrency, timeouts, 6 MB payloads, each function's credentials);
+- S3 → SQS → Lambda: moto sends the uploads bucket's notifications to the queue; pollers hand batches to the
+  ingest handler as SQS events, several batches at once as the event source mapping does, and delete what it
+  did not report as failed (redrive to the DLQ as SQS);
 - SageMaker: `sagemaker.py` runs training jobs for real and serves the multi-model endpoint through the
-  inference container's server; a job's end becomes the EventBridge event for the promotion handler.
+  inference container's server, authorizing each call; a job's end becomes the EventBridge event for the
+  promotion handler.
 """
 
 from __future__ import annotations
@@ -27,7 +33,12 @@ from authentic import wiring
 from authentic.aws import clients
 from authentic.local.background import BackgroundServer
 from authentic.local.events import sqs_event, training_state_change
-from authentic.local.gateway import Functions, create_gateway
+from authentic.local.functions import Functions, InvocationError, Throttled
+from authentic.local.gateway import create_gateway
+from authentic.local.iam import principals, templates
+from authentic.local.iam.enforcer import Enforcer
+from authentic.local.iam.evaluator import evaluator
+from authentic.local.iam.policies import ACCOUNT, REGION, Assembly
 from authentic.local.provision import Provisioned, provision
 from authentic.local.trainer import LocalJob
 from authentic.settings import Settings
@@ -38,10 +49,33 @@ ENDPOINT_NAME = "authentic-local"
 _VISIBILITY_SECONDS = 5
 
 
+# The local names of the stateful stack's resources (the runtime creates them; the templates' policies resolve
+# to them), and of what no function's environment names.
+LOCAL_NAMES: dict[str, Any] = {
+    "uploads_bucket": "authentic-uploads",
+    "dataset_bucket": "authentic-dataset",
+    "artifacts_bucket": "authentic-artifacts",
+    "live_bucket": "authentic-live-models",
+    "table_name": "authentic",
+    "training_image_uri": "local/authentic-training:latest",
+    "training_role_arn": f"arn:aws:iam::{ACCOUNT}:role/authentic-training",
+}
+EXTRA_NAMES = {
+    "UploadNotificationsQueue": "authentic-uploads",
+    "UploadNotificationsDeadLetterQueue": "authentic-uploads-dlq",
+    "HostingExecutionRole": "authentic-hosting",
+}
+
+
+def consumer_event(source: wiring.EventSource) -> wiring.Event:
+    """The wiring's subscription to an event source (the CDK stack reads the same table)."""
+    (event,) = [event for event in wiring.EVENTS if event.source is source]
+    return event
+
+
 def consumer(source: wiring.EventSource) -> str:
-    """The function the wiring subscribes to an event source (the CDK stack reads the same table)."""
-    (name,) = [event.function for event in wiring.EVENTS if event.source is source]
-    return name
+    """The function the wiring subscribes to an event source."""
+    return consumer_event(source).function
 
 
 def free_port() -> int:
@@ -62,7 +96,8 @@ class LocalRuntime:
         self._threads: list[threading.Thread] = []
         self._servers: list[Any] = []
         self._running = threading.Event()
-        self._busy = threading.Event()
+        self._busy = 0
+        self._busy_lock = threading.Lock()
         self._saved_env: dict[str, str | None] = {}
         self.functions = Functions()
         self.jobs_ended: list[LocalJob] = []
@@ -77,27 +112,19 @@ class LocalRuntime:
         moto_port = free_port()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self._moto.start()
-        self.settings = Settings(
-            uploads_bucket="authentic-uploads",
-            dataset_bucket="authentic-dataset",
-            artifacts_bucket="authentic-artifacts",
-            live_bucket="authentic-live-models",
-            table_name="authentic",
-            endpoint_name=ENDPOINT_NAME,
-            training_image_uri="local/authentic-training:latest",
-            training_role_arn="arn:aws:iam::000000000000:role/authentic-training",
-            **self.overrides,
-        )
+        self.settings = Settings(**{**LOCAL_NAMES, "endpoint_name": ENDPOINT_NAME, **self.overrides})
         sagemaker_port = free_port()
+        self.aws_endpoint_url = f"http://127.0.0.1:{moto_port}"
         self._set_env(
             {
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+                "AWS_ENDPOINT_URL": self.aws_endpoint_url,
                 "AWS_ENDPOINT_URL_SAGEMAKER": f"http://127.0.0.1:{sagemaker_port}",
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": f"http://127.0.0.1:{sagemaker_port}",
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "bootstrap",
+                "AWS_SECRET_ACCESS_KEY": "bootstrap",
+                "AWS_SESSION_TOKEN": "",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
                 "POWERTOOLS_SERVICE_NAME": "authentic-local",
                 "POWERTOOLS_METRICS_NAMESPACE": "AuthenticLocal",
                 "POWERTOOLS_METRICS_DISABLED": "true" if self.quiet else "false",
@@ -105,20 +132,60 @@ class LocalRuntime:
                 **self.settings.to_env(),
             }
         )
+        os.environ.pop("AWS_SESSION_TOKEN", None)
         clients.clear()
-        self.functions.cold_start()
+        self._enforce_iam()
         self.provisioned = provision(self.settings)
         self._notify_queue(self.provisioned)
+        Enforcer.enable()  # from here on, every call is authorized as AWS would authorize it
         self._start_inference()
         self._start_sagemaker(sagemaker_port)
         self._start_gateway()
         self._running.set()
-        self._spawn(self._poll_uploads, "uploads-poller")
+        consumers = consumer_event(wiring.EventSource.UPLOADS_CREATED).max_concurrency or 1
+        for index in range(consumers):
+            self._spawn(self._poll_uploads, f"uploads-poller-{index}")
         log.info("local runtime up: API %s", self.api_url)
         return self
 
+    def _enforce_iam(self) -> None:
+        """Create one local principal per role of the synthesized templates, holding exactly its policies, and
+        an administrator for the runtime's own plumbing; the functions act as their principals."""
+        assembly = Assembly(
+            templates.load(), self.settings.to_env(), endpoint_url=self.aws_endpoint_url, extra_names=EXTRA_NAMES
+        )
+        self.principals = principals.create(clients.client("iam"), assembly)
+        admin = self.principals.admin
+        self._set_env({"AWS_ACCESS_KEY_ID": admin.access_key_id, "AWS_SECRET_ACCESS_KEY": admin.secret_access_key})
+        clients.clear()
+        self.enforcer = Enforcer(evaluator()).install()
+        self.functions = Functions({name: p.credentials for name, p in self.principals.functions.items()})
+
+    def describe(self) -> dict[str, Any]:
+        """What an operator (or a test) needs to act as the runtime's parts: the AWS endpoint, the resources'
+        local names and each function's credentials (a principal holding exactly its role's policy)."""
+        return {
+            "api_url": self.api_url,
+            "aws_endpoint_url": self.aws_endpoint_url,
+            "region": REGION,
+            "account": ACCOUNT,
+            "resources": {
+                "uploads_bucket": self.settings.uploads_bucket,
+                "dataset_bucket": self.settings.dataset_bucket,
+                "artifacts_bucket": self.settings.artifacts_bucket,
+                "live_bucket": self.settings.live_bucket,
+                "table": self.settings.table_name,
+            },
+            "functions": {name: p.to_json() for name, p in self.principals.functions.items()},
+            "sagemaker_roles": {
+                "training": self.principals.training.to_json(),
+                "hosting": self.principals.hosting.to_json(),
+            },
+        }
+
     def stop(self) -> None:
         self._running.clear()
+        Enforcer.disable()
         for thread in self._threads:
             thread.join(timeout=10)
         for server in reversed(self._servers):
@@ -185,6 +252,9 @@ class LocalRuntime:
             endpoint_name=ENDPOINT_NAME,
             inference_url=self._inference.url,
             on_job_end=self._job_ended,
+            enforcer=self.enforcer,
+            training_credentials=self.principals.training.credentials,
+            hosting_credentials=self.principals.hosting.credentials,
         )
         self._servers.append(BackgroundServer(self.sagemaker.app, port=port).start())
 
@@ -199,16 +269,18 @@ class LocalRuntime:
 
     # -- S3 → SQS → ingest ----------------------------------------------------------------------------------
     def _poll_uploads(self) -> None:
-        sqs = clients.client("sqs")
+        """One of the event source mapping's pollers: it receives with the ingest function's role, as AWS does."""
+        ingest = consumer(wiring.EventSource.UPLOADS_CREATED)
         while self._running.is_set():
             try:
-                out = sqs.receive_message(
-                    QueueUrl=self.provisioned.queue_url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=1,
-                    VisibilityTimeout=_VISIBILITY_SECONDS,
-                    AttributeNames=["All"],
-                )
+                with clients.acting_as(self.functions.credentials(ingest)):
+                    out = clients.client("sqs").receive_message(
+                        QueueUrl=self.provisioned.queue_url,
+                        MaxNumberOfMessages=10,
+                        WaitTimeSeconds=1,
+                        VisibilityTimeout=_VISIBILITY_SECONDS,
+                        AttributeNames=["All"],
+                    )
             except Exception:
                 if self._running.is_set():
                     log.exception("polling the upload queue failed")
@@ -217,32 +289,38 @@ class LocalRuntime:
             messages = out.get("Messages", [])
             if not messages:
                 continue
-            self._busy.set()
+            with self._busy_lock:
+                self._busy += 1
             try:
-                self._deliver(sqs, messages)
+                self._deliver(ingest, messages)
             finally:
-                self._busy.clear()
+                with self._busy_lock:
+                    self._busy -= 1
 
-    def _deliver(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+    def _deliver(self, function: str, messages: list[dict[str, Any]]) -> None:
         event = sqs_event([self._complete(m["Body"]) for m in messages])
         for record, message in zip(event["Records"], messages, strict=True):
             record["messageId"] = message["MessageId"]
             record["receiptHandle"] = message["ReceiptHandle"]
         try:
-            result = self.functions.invoke(consumer(wiring.EventSource.UPLOADS_CREATED), event)
+            result = self.functions.invoke(function, event)
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        except Exception:
-            log.exception("the ingest handler failed for a whole batch")
+        except Throttled:
+            return  # the batch becomes visible again and is retried, as the event source mapping does
+        except InvocationError:
+            log.exception("the ingest function failed for a whole batch")
             return
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
-            sqs.delete_message_batch(
-                QueueUrl=self.provisioned.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
+            with clients.acting_as(self.functions.credentials(function)):
+                clients.client("sqs").delete_message_batch(
+                    QueueUrl=self.provisioned.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
 
     def _complete(self, body: str) -> str:
-        """moto's notifications lack `versionId` and `sequencer`, which S3 sends for a versioned bucket: add them."""
+        """moto's notifications lack `versionId` and `sequencer`, which S3 sends for a versioned bucket: add them
+        (as the administrator: this is the runtime playing S3's part, not a function's call)."""
         message = json.loads(body)
         s3 = clients.client("s3")
         from urllib.parse import unquote_plus  # noqa: PLC0415
@@ -268,7 +346,7 @@ class LocalRuntime:
             waiting = int(attributes["ApproximateNumberOfMessages"]) + int(
                 attributes["ApproximateNumberOfMessagesNotVisible"]
             )
-            if waiting == 0 and not self._busy.is_set():
+            if waiting == 0 and self._busy == 0:
                 quiet_since = quiet_since or time.monotonic()
                 if time.monotonic() - quiet_since > 1.5:
                     return

@@ -26,8 +26,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from authentic.aws.clients import client
+from authentic.aws.clients import Credentials, acting_as, client
 from authentic.contracts import MODEL_FILE
+from authentic.local.iam.enforcer import Enforcer, authorize_sagemaker
+from authentic.local.iam.policies import ACCOUNT, REGION
 from authentic.local.trainer import LocalJob, run_job
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,16 @@ class LocalSageMaker:
         endpoint_name: str,
         inference_url: str,
         on_job_end: Callable[[LocalJob], None],
+        enforcer: Enforcer | None = None,
+        training_credentials: Credentials | None = None,
+        hosting_credentials: Credentials | None = None,
     ) -> None:
+        """`enforcer`: authorize every call as SageMaker would (None: no IAM). Training jobs read their channel
+        and write their artifact with `training_credentials` (the execution role the job names, as SageMaker
+        does), and the endpoint loads live models with `hosting_credentials` (the model's execution role)."""
+        self.enforcer = enforcer
+        self.training_credentials = training_credentials
+        self.hosting_credentials = hosting_credentials
         self.jobs_root = jobs_root
         self.models_root = models_root
         self.live_bucket = live_bucket
@@ -63,7 +74,22 @@ class LocalSageMaker:
         )
 
     # -- control plane --------------------------------------------------------------------------------------
+    async def _authorize(self, request: Request) -> Response | None:
+        if self.enforcer is None:
+            return None
+        denied = authorize_sagemaker(
+            self.enforcer,
+            method=request.method,
+            path=request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
+            headers=dict(request.headers),
+            body=await request.body(),
+        )
+        return None if denied is None else _error(denied[0], str(denied[1]["__type"]), str(denied[1]["message"]))
+
     async def _control_plane(self, request: Request) -> Response:
+        denied = await self._authorize(request)
+        if denied is not None:
+            return denied
         action = request.headers.get("x-amz-target", "").removeprefix("SageMaker.")
         body = await request.json()
         if action == "CreateTrainingJob":
@@ -89,12 +115,15 @@ class LocalSageMaker:
                 )
             job = LocalJob(request=body)
             self.jobs[name] = job
-        run_job(job, self.jobs_root, self.on_job_end)
+        run_job(job, self.jobs_root, self.on_job_end, credentials=self.training_credentials)
         log.info("local training job %s started", name)
-        return JSONResponse({"TrainingJobArn": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{name}"})
+        return JSONResponse({"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{name.lower()}"})
 
     # -- runtime --------------------------------------------------------------------------------------------
     async def _invoke(self, request: Request) -> Response:
+        denied = await self._authorize(request)
+        if denied is not None:
+            return denied
         endpoint = request.path_params["endpoint"]
         if endpoint != self.endpoint_name:
             return _error(400, "ValidationError", f"Endpoint {endpoint} not found.")
@@ -145,11 +174,12 @@ class LocalSageMaker:
                 raise RuntimeError(f"the inference server refused to load {target}: {loaded.text}")
 
     def _download(self, target: str, folder: Path) -> None:
-        s3 = client("s3")
-        try:
-            data = s3.get_object(Bucket=self.live_bucket, Key=target)["Body"].read()
-        except s3.exceptions.NoSuchKey as exc:
-            raise LookupError(f"Could not find model data at s3://{self.live_bucket}/{target}.") from exc
+        with acting_as(self.hosting_credentials):
+            s3 = client("s3")
+            try:
+                data = s3.get_object(Bucket=self.live_bucket, Key=target)["Body"].read()
+            except s3.exceptions.NoSuchKey as exc:
+                raise LookupError(f"Could not find model data at s3://{self.live_bucket}/{target}.") from exc
         folder.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
             tar.extractall(folder, filter="data")

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from authentic.aws.clients import client
+from authentic.aws.clients import Credentials, acting_as, client
 from authentic.contracts import MODEL_ARTIFACT, OUTPUT_ARTIFACT
+from authentic.local.iam.policies import ACCOUNT, REGION
 from authentic.training.progress import METRIC_DEFINITIONS
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class LocalJob:
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "TrainingJobName": self.name,
-            "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{self.name}",
+            "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{self.name.lower()}",
             "TrainingJobStatus": self.status,
             "SecondaryStatus": self.secondary_status,
             "HyperParameters": self.request.get("HyperParameters", {}),
@@ -75,9 +76,17 @@ class LocalJob:
         return out
 
 
-def run_job(job: LocalJob, root: Path, on_end: Callable[[LocalJob], None]) -> threading.Thread:
-    """Start the job in a background thread; `on_end` gets the job once it has ended, whatever the outcome."""
-    thread = threading.Thread(target=_run, args=(job, root, on_end), name=f"train-{job.name}", daemon=True)
+def run_job(
+    job: LocalJob, root: Path, on_end: Callable[[LocalJob], None], *, credentials: Credentials | None = None
+) -> threading.Thread:
+    """Start the job in a background thread; `on_end` gets the job once it has ended, whatever the outcome.
+    The channel is read and the artifact written with `credentials`: the job's execution role."""
+
+    def run() -> None:
+        with acting_as(credentials):
+            _run(job, root, on_end)
+
+    thread = threading.Thread(target=run, name=f"train-{job.name}", daemon=True)
     thread.start()
     return thread
 

@@ -154,7 +154,8 @@ class Promotion:
         )
         moved = False
         if passed:
-            self.store.copy(bucket, key, self.settings.live_bucket, live_key)
+            # Written once: a duplicate or concurrent event finds the key there (a live key is never overwritten).
+            self.store.copy_once(bucket, key, self.settings.live_bucket, live_key)
             moved = self.models.move_live(
                 brand_id,
                 version,

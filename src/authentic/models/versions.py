@@ -55,9 +55,8 @@ class ModelVersions:
                 "pass force=true to promote it anyway",
                 details={"gate": dict(record.gate)},
             )
-        if not self.store.exists(self.settings.live_bucket, record.live_key):
-            bucket, key = record.artifact_uri.removeprefix("s3://").split("/", 1)
-            self.store.copy(bucket, key, self.settings.live_bucket, record.live_key)
+        bucket, key = record.artifact_uri.removeprefix("s3://").split("/", 1)
+        self.store.copy_once(bucket, key, self.settings.live_bucket, record.live_key)  # when not there yet
         why = reason or ("forced promotion" if force and not record.passed else "manual promotion")
         now = time.time()
         self.models.move_live(brand_id, version, record.live_key, why, order=now, manual=True)
