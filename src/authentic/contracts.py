@@ -27,6 +27,11 @@ JOB_END_STATES = ("Completed", "Failed", "Stopped")
 # predict default. The training program falls back to it, the inference server floors at it, the verdict uses it.
 DEFAULT_CONFIDENCE = 0.25
 
+# -- a brand ---------------------------------------------------------------------------------------------
+# Classes per brand: ingest moves the brand's per-class counters in one DynamoDB write whose condition checks
+# every class's name, about 47 bytes of expression per class, and an expression holds 4 KB (85 classes).
+MAX_CLASSES_PER_BRAND = 64
+
 # -- photos ------------------------------------------------------------------------------------------------
 JPEG, PNG, HEIC, HEIF = "image/jpeg", "image/png", "image/heic", "image/heif"
 PHOTO_MEDIA_TYPES = (JPEG, PNG, HEIC, HEIF)  # what uploads, ingest and verify accept

@@ -145,6 +145,10 @@ class CategoryConflict(Exception):
     """A class id already has another name in this brand's dataset."""
 
 
+class RecordRefused(Exception):
+    """The table refused a record as invalid (an item over 400 KB, an expression over 4 KB): retrying cannot help."""
+
+
 class TrainingJobAlreadyExists(Exception):
     """A training job of that name exists already (SageMaker's names are unique per account and region)."""
 

@@ -33,6 +33,10 @@ IMAGE_NAME = "image"
 ANNOTATION_NAME = "annotation.json"
 
 
+# Top-level key prefixes of the buckets that are not a brand's: a brand of that name would share them.
+RESERVED_BRAND_IDS = frozenset({"snapshots"})
+
+
 def check_brand_id(brand_id: str) -> str:
     """Brand ids are 1-32 lowercase letters, digits and inner hyphens: safe in S3 keys, job names and tags."""
     if not isinstance(brand_id, str) or not _BRAND_RE.fullmatch(brand_id):
@@ -40,6 +44,8 @@ def check_brand_id(brand_id: str) -> str:
             f"brandId {brand_id!r} is not valid: use 1-32 lowercase letters, digits and hyphens, "
             "starting and ending with a letter or digit"
         )
+    if brand_id in RESERVED_BRAND_IDS:
+        raise InvalidInput(f"brandId {brand_id!r} is reserved (the platform's own key prefix); choose another")
     return brand_id
 
 

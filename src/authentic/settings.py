@@ -25,6 +25,7 @@ TRAINING_VOLUME_GB = 30
 TRAINING_MAX_SECONDS = 4 * 3600
 TRAINING_USE_SPOT = False
 TRAINING_MAX_WAIT_SECONDS = 8 * 3600  # managed spot only: waiting plus running, at least the runtime
+MAX_PAIRS_PER_REQUEST = 1000  # upload forms one request may ask for (a deployment may set fewer)
 
 
 class Settings(BaseModel):
@@ -40,7 +41,7 @@ class Settings(BaseModel):
     max_image_bytes: int = Field(MAX_IMAGE_BYTES, gt=0)
     max_annotation_bytes: int = Field(MAX_ANNOTATION_BYTES, gt=0)
     max_pixels: int = Field(MAX_PHOTO_PIXELS, gt=0)
-    max_pairs_per_request: int = Field(100, gt=0, le=1000)
+    max_pairs_per_request: int = Field(100, gt=0, le=MAX_PAIRS_PER_REQUEST)
     upload_url_seconds: int = Field(900, gt=0, le=7 * 24 * 3600)
     pair_stale_seconds: int = Field(PAIR_STALE_SECONDS, gt=0)
     # Training orchestration.

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from authentic.aws import clients
 from authentic.aws.dataset_records import DynamoDatasetRecords
 from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.ports import (
@@ -422,3 +423,31 @@ def test_sagemakers_errors_become_domain_errors(code: str, status: int, error: t
         )
         with pytest.raises(error):
             SageMakerEndpoint(client).invoke(ENDPOINT, "acme/v00001.tar.gz", b"x", "image/png")
+
+
+def test_the_endpoint_client_answers_within_the_apis_29_seconds() -> None:
+    config = clients.client("sagemaker-runtime").meta.config
+    attempts = config.retries["total_max_attempts"]
+    assert attempts <= 2  # retried at most once
+    assert attempts * (config.connect_timeout + config.read_timeout) < 29
+
+
+def test_an_endpoint_that_does_not_answer_is_unavailable_not_a_hang() -> None:
+    import socket
+
+    from botocore.config import Config
+
+    from authentic.errors import ServiceUnavailable
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        runtime = boto3.client(
+            "sagemaker-runtime",
+            region_name="us-east-1",
+            endpoint_url=url,
+            config=Config(read_timeout=0.5, connect_timeout=0.5, retries={"mode": "standard", "max_attempts": 2}),
+        )
+        with pytest.raises(ServiceUnavailable, match="did not answer in time"):
+            SageMakerEndpoint(runtime).invoke(ENDPOINT, "acme/v00001.tar.gz", b"x", "image/png")

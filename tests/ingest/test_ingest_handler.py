@@ -272,3 +272,25 @@ def test_s3_test_events_and_sample_shapes_are_understood(put_upload: Put, app_se
     sample = load_event("sqs_s3_object_created.json")
     (created,) = ingest.notifications(sample["Records"][0]["body"])
     assert (created.key, created.version_id, created.sequencer) == ("KEY", "VERSION", "0055AED6DCD90281E5")
+
+
+def test_more_classes_than_a_brand_may_have_is_a_recorded_rejection(put_upload: Put, app_settings: Settings) -> None:
+    categories = [{"class_id": i, "name": f"product-{i}"} for i in range(65)]
+    annotation = seed_annotation("many.jpg", 64, 48, [(0, 1, 1, 5, 5)], categories=categories)
+
+    assert deliver(*upload_pair(put_upload, jpeg(), annotation)) == {"batchItemFailures": []}  # never to the DLQ
+
+    item = pair_item(app_settings)
+    assert item.status == "rejected"
+    assert "at most 64" in item.reason
+
+
+def test_unbounded_names_and_reasons_are_kept_bounded(put_upload: Put, app_settings: Settings) -> None:
+    name = "x" * 20_000 + ".jpg"
+    boxes = [(0, 1000 + i, 1000, 5, 5) for i in range(500)]  # every box outside the image: 500 reasons naming it
+    assert deliver(*upload_pair(put_upload, jpeg(), seed_annotation(name, 64, 48, boxes))) == {"batchItemFailures": []}
+
+    item = pair_item(app_settings)
+    assert item.status == "rejected"
+    assert len(item.reason) <= 1000 and len(item.files.source_file) <= 255
+    assert len(item.problems) <= 101 and all(len(str(p["reason"])) <= 300 for p in item.problems)

@@ -80,9 +80,12 @@ def test_a_form_uploads_for_real(moto_aws: Provisioned, app_settings: Settings) 
         ("ACME", {"count": 1}, None, "brandId 'ACME' is not valid"),
         ("a_b", {"count": 1}, None, "is not valid"),
         ("-acme", {"count": 1}, None, "is not valid"),
+        ("snapshots", {"count": 1}, None, "is reserved"),
         ("acme", {"count": 0}, None, "count"),
         ("acme", {}, None, "at least one pair"),
         ("acme", {"count": 1000}, None, "at most 100"),
+        ("acme", {"count": 10**12}, None, "less than or equal to 1000"),  # refused before any list is built
+        ("acme", {"pairs": [{}] * 1001}, None, "at most 1000 items"),
         ("acme", {"count": 1, "content_type": "image/gif"}, None, "'image/gif' is not accepted"),
         ("acme", {"count": 1, "pairs": []}, None, "either 'count' or 'pairs'"),
         ("acme", {"count": 1, "key": "x"}, None, "key"),

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from authentic.aws import clients
-from authentic.local import events
+from authentic.local import events, fidelity
 from authentic.local.iam import principals, templates
 from authentic.local.iam.enforcer import Enforcer
 from authentic.local.iam.evaluator import evaluator
@@ -54,6 +54,7 @@ def enforced_aws(
     config: Settings, local_templates: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Provisioned, principals.Principals]]:
     """moto's mock with the stateful stack's resources and every role's principal, IAM enforced."""
+    fidelity.apply()
     with mock_aws():
         clients.clear()
         assembly = Assembly(

@@ -26,7 +26,7 @@ ENDPOINT_READ_TIMEOUT_SECONDS = 12
 ENDPOINT_ATTEMPTS = 2
 _CONFIGS = {
     "sagemaker-runtime": Config(
-        retries={"mode": "standard", "max_attempts": ENDPOINT_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": ENDPOINT_ATTEMPTS},
         connect_timeout=2,
         read_timeout=ENDPOINT_READ_TIMEOUT_SECONDS,
     ),

@@ -11,6 +11,7 @@ Items (one table, string keys pk/sk):
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import asdict, fields
 from decimal import Decimal
@@ -22,9 +23,12 @@ from authentic.aws.clients import client
 from authentic.aws.clients import table as table_resource
 from authentic.aws.items import error_code, now, plain, query_prefix, serialize
 from authentic.aws.ports import Contribution, DatasetSummary, Outcome, PairFiles, PairRecord, UploadKind
-from authentic.errors import CategoryConflict
+from authentic.errors import CategoryConflict, RecordRefused
 
 _SEQ_WIDTH = 40
+TRANSACTION_ATTEMPTS = 8
+CONFLICT_BACKOFF = 0.05  # seconds, doubled each attempt (full jitter), at most CONFLICT_BACKOFF_CAP
+CONFLICT_BACKOFF_CAP = 2.0
 _CATEGORY, _IMAGES, _BOXES = "cat_", "img_c", "box_c"
 
 
@@ -90,18 +94,30 @@ class DynamoDatasetRecords:
     def commit_outcome(self, brand_id: str, pair_id: str, previous: PairRecord, outcome: Outcome) -> bool:
         pair_update = self._pair_update(brand_id, pair_id, previous, outcome)
         dataset_update = self._dataset_update(brand_id, previous.contribution, outcome.contribution, outcome)
-        try:
-            self._ddb.transact_write_items(TransactItems=[pair_update, dataset_update])
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self._ddb.transact_write_items(TransactItems=[pair_update, dataset_update])
+            except ClientError as exc:
+                code = error_code(exc)
+                if code == "ValidationException":
+                    raise RecordRefused(str(exc.response.get("Error", {}).get("Message", ""))) from exc
+                if code != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+                if "TransactionConflict" in reasons and attempt + 1 < TRANSACTION_ATTEMPTS:
+                    # Another ingest batch is writing the brand's counters now: retry after a jittered pause
+                    # (botocore's standard retries do not retry a cancelled transaction).
+                    time.sleep(random.uniform(0, min(CONFLICT_BACKOFF_CAP, CONFLICT_BACKOFF * 2**attempt)))  # noqa: S311
+                    continue
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return False
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    raise CategoryConflict(self._describe_conflict(brand_id, outcome.categories)) from exc
+                if "ValidationError" in reasons:
+                    raise RecordRefused(str(exc.response.get("Error", {}).get("Message", ""))) from exc
                 raise
-            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise CategoryConflict(self._describe_conflict(brand_id, outcome.categories)) from exc
-            raise
-        return True
+            return True
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def _pair_update(self, brand_id: str, pair_id: str, previous: PairRecord, outcome: Outcome) -> dict[str, Any]:
         values: dict[str, Any] = {

@@ -8,12 +8,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from authentic.aws.clients import client
 from authentic.aws.items import error_code
 from authentic.aws.ports import TrainingJob
-from authentic.errors import ModelNotReady, ModelRejectedInput, TrainingJobAlreadyExists, TrainingJobMissing
+from authentic.errors import (
+    ModelNotReady,
+    ModelRejectedInput,
+    ServiceUnavailable,
+    TrainingJobAlreadyExists,
+    TrainingJobMissing,
+)
 
 # The model container's refusals that concern the photo, not the service: answered, never retried.
 PHOTO_REFUSALS = (400, 413, 415)
@@ -71,6 +77,9 @@ class SageMakerEndpoint:
             kwargs["CustomAttributes"] = custom_attributes
         try:
             out = self._rt.invoke_endpoint(**kwargs)
+        except (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError) as exc:
+            # The endpoint did not answer within the client's bounds (clients.ENDPOINT_*): answered, not waited on.
+            raise ServiceUnavailable("the model endpoint did not answer in time; try again shortly") from exc
         except ClientError as exc:
             code = error_code(exc)
             if code == "ModelNotReadyException":

@@ -12,7 +12,7 @@ from authentic import keys
 from authentic.aws.ports import ObjectStore
 from authentic.contracts import JPEG, PHOTO_MEDIA_TYPES
 from authentic.errors import InvalidInput
-from authentic.settings import Settings
+from authentic.settings import MAX_PAIRS_PER_REQUEST, Settings
 
 ANNOTATION_CONTENT_TYPE = "application/json"
 
@@ -29,9 +29,10 @@ class UploadRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    count: int | None = Field(None, ge=1)
+    # Bounded before anything is built from them (the deployment's own limit, at most this, is checked after).
+    count: int | None = Field(None, ge=1, le=MAX_PAIRS_PER_REQUEST)
     content_type: str = JPEG
-    pairs: list[PairRequest] | None = None
+    pairs: list[PairRequest] | None = Field(None, max_length=MAX_PAIRS_PER_REQUEST)
 
 
 @dataclass(frozen=True)

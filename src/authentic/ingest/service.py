@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,17 @@ from authentic.annotations.checks import check_annotation
 from authentic.annotations.model import Annotation, Category, Problem
 from authentic.annotations.seed import parse_seed
 from authentic.aws.ports import Contribution, DatasetRecords, ObjectStore, Outcome, PairFiles, PairRecord, UploadKind
-from authentic.errors import CategoryConflict, InvalidInput, ObjectMissing, RejectedFile
+from authentic.contracts import MAX_CLASSES_PER_BRAND
+from authentic.errors import CategoryConflict, InvalidInput, ObjectMissing, RecordRefused, RejectedFile
 from authentic.media.normalise import normalise_image
 from authentic.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# What a pair's record keeps (DynamoDB items hold 400 KB; an upload's file names and reasons are unbounded).
+MAX_NAME_CHARS = 255
+MAX_REASON_CHARS = 1000
+MAX_PROBLEMS = 100
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,11 @@ class Ingest:
         outcome = self._evaluate(brand_id, pair_id, pair, fingerprint)
         try:
             committed = self.records.commit_outcome(brand_id, pair_id, pair, outcome)
-        except CategoryConflict as exc:
+        except (CategoryConflict, RecordRefused) as exc:
+            # Not retried: recorded as the pair's rejection with its reason (a retry could not succeed).
             self._withdraw(outcome.files)
-            outcome = _rejected(fingerprint, str(exc), source=outcome.files.source_file or pair_id)
+            reason = str(exc) if isinstance(exc, CategoryConflict) else f"the pair's record was refused: {exc}"
+            outcome = _rejected(fingerprint, reason, source=outcome.files.source_file or pair_id)
             committed = self.records.commit_outcome(brand_id, pair_id, pair, outcome)
         if not committed:
             return "duplicate"
@@ -144,7 +153,7 @@ class Ingest:
         return Outcome(
             status="accepted",
             fingerprint=fingerprint,
-            problems=tuple(p.to_json() for p in checked.problems),
+            problems=_bounded(tuple(p.to_json() for p in checked.problems)),
             contribution=Contribution(
                 images=1,
                 class_images={cid: 1 for cid in boxes_per_class},
@@ -152,7 +161,7 @@ class Ingest:
             ),
             categories={c.class_id: c.name for c in categories},
             files=PairFiles(
-                source_file=source,
+                source_file=_clip(source, MAX_NAME_CHARS),
                 image_key=image_key,
                 image_version=stored_image.version_id or "null",
                 annotation_key=annotation_key,
@@ -180,6 +189,12 @@ class Ingest:
             raise RejectedFile(f"the {kind} upload is no longer in the uploads bucket") from exc
 
     def _categories(self, brand_id: str, annotation: Annotation, source: str) -> tuple[Category, ...]:
+        if len(annotation.categories) > MAX_CLASSES_PER_BRAND:
+            raise RejectedFile(
+                f"{source}: names {len(annotation.categories)} classes; a brand may have at most "
+                f"{MAX_CLASSES_PER_BRAND} (its class counters are updated in one DynamoDB write, whose condition "
+                "expression holds 4 KB)"
+            )
         if annotation.categories:
             return annotation.categories
         known = self.records.summary(brand_id).categories
@@ -202,10 +217,26 @@ def _rejected(fingerprint: str, reason: str, *, source: str, problems: Any = Non
     return Outcome(
         status="rejected",
         fingerprint=fingerprint,
-        reason=reason,
-        problems=listed or ({"file": source, "box": None, "reason": reason},),
-        files=PairFiles(source_file=source),
+        reason=_clip(reason, MAX_REASON_CHARS),
+        problems=_bounded(listed or ({"file": source, "box": None, "reason": reason},)),
+        files=PairFiles(source_file=_clip(source, MAX_NAME_CHARS)),
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bounded(problems: tuple[Mapping[str, Any], ...]) -> tuple[Mapping[str, Any], ...]:
+    """Problems as the pair's record keeps them: at most MAX_PROBLEMS, each with a bounded file name and
+    reason, so the record stays far below DynamoDB's 400 KB item limit whatever the upload says."""
+    kept = [
+        {**p, "file": _clip(str(p.get("file", "")), MAX_NAME_CHARS), "reason": _clip(str(p.get("reason", "")), 300)}
+        for p in problems[:MAX_PROBLEMS]
+    ]
+    if len(problems) > MAX_PROBLEMS:
+        kept.append({"file": kept[0]["file"], "box": None, "reason": f"and {len(problems) - MAX_PROBLEMS} more"})
+    return tuple(kept)
 
 
 def _mb(size: int) -> str:

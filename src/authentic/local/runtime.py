@@ -31,6 +31,7 @@ from typing import Any
 
 from authentic import wiring
 from authentic.aws import clients
+from authentic.local import fidelity
 from authentic.local.background import BackgroundServer
 from authentic.local.events import sqs_event, training_state_change
 from authentic.local.functions import Functions, InvocationError, Throttled
@@ -110,6 +111,7 @@ class LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         moto_port = free_port()
+        fidelity.apply()  # what AWS refuses and moto lets through, refused here too
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self._moto.start()
         self.settings = Settings(**{**LOCAL_NAMES, "endpoint_name": ENDPOINT_NAME, **self.overrides})

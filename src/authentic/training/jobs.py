@@ -25,6 +25,7 @@ from authentic.aws.ports import (
 from authentic.contracts import CHECKPOINT_DIR, TRAINING_CHANNEL
 from authentic.errors import Conflict, DatasetNotReady, NotFound, TrainingJobAlreadyExists, TrainingJobMissing
 from authentic.settings import Settings
+from authentic.training.hyperparameters import parse_hyperparameters
 from authentic.training.manifest import MANIFEST_NAME, Manifest, ManifestItem
 from authentic.training.progress import METRIC_DEFINITIONS
 
@@ -43,14 +44,16 @@ class Training:
     def start(self, brand_id: str, overrides: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
         """Start (or return) the brand's training job; returns (HTTP status, job description)."""
         keys.check_brand_id(brand_id)
+        # A typo is a 400 now, not a failed (and billed) job: the program parses the same way.
+        parse_hyperparameters({**(overrides or {}), "brand_id": brand_id})
         manifest = self._freeze(brand_id)
         job_name = self.job_name(brand_id, manifest.manifest_id)
         holder = self.models.acquire_job_slot(brand_id, job_name)
-        if holder != job_name and not self._release_if_finished(brand_id, holder):
+        if holder != job_name and self._release_if_finished(brand_id, holder):
+            holder = self.models.acquire_job_slot(brand_id, job_name)  # another finish may have taken it since
+        if holder != job_name:
             running = self.describe(brand_id, holder)
             raise Conflict(f"brand {brand_id!r} already has a training job running: {holder}", details=running)
-        if holder != job_name:
-            self.models.acquire_job_slot(brand_id, job_name)
         existing = self.models.job(brand_id, job_name)
         if existing and existing.started:
             if existing.ended:  # this exact dataset was trained already: nothing new to start

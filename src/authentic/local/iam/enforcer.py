@@ -12,8 +12,7 @@ and a missing key with 404 where S3 says 403), so `Enforcer.install()` replaces 
 3. presigned URLs and POST forms (SigV4, and SigV2, which botocore uses in us-east-1): signature, expiry and
    the POST policy's conditions are checked (moto checks none), then the signer is authorized;
 4. a GetObject/HeadObject of a missing key answers 403 when the principal may not `s3:ListBucket`, as S3 does;
-5. a CopyObject with `If-None-Match: *` onto an existing key is refused (412), as S3's conditional writes are;
-6. `authorize_sagemaker` does the same for the local SageMaker stand-in (CreateTrainingJob with its instance
+5. `authorize_sagemaker` does the same for the local SageMaker stand-in (CreateTrainingJob with its instance
    type and `iam:PassRole`/`iam:PassedToService`, DescribeTrainingJob, InvokeEndpoint).
 
 moto is pinned (==5.2.5) and these are its internal names; `tests/local/test_iam.py` fails loudly if they change.
@@ -42,7 +41,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.iam import access_control
 from moto.iam.models import Policy
 from moto.s3 import responses as s3_responses
-from moto.s3.exceptions import BucketAccessDeniedError, PreconditionFailed, S3AccessDeniedError, S3ClientError
+from moto.s3.exceptions import BucketAccessDeniedError, S3AccessDeniedError, S3ClientError
 
 from authentic.local.iam.evaluator import ALLOWED
 from authentic.local.iam.policies import ACCOUNT, REGION
@@ -493,19 +492,8 @@ def _patch_moto() -> None:
             return 403, {}, ""
         return result
 
-    original_copy = s3_responses.S3Response.copy_object
-
-    def copy_object(resp: Any) -> Any:
-        """S3 refuses a CopyObject with `If-None-Match: *` onto an existing key (a conditional write); moto
-        copies anyway, so a test would pass where S3 refuses."""
-        conditional = resp.headers.get("If-None-Match") == "*"
-        if conditional and resp.backend.get_object(resp.bucket_name, resp.parse_key_name()) is not None:
-            raise PreconditionFailed("If-None-Match")
-        return original_copy(resp)
-
     ActionAuthenticatorMixin._authenticate_and_authorize_action = authenticate_and_authorize  # type: ignore[method-assign,assignment]
     s3_responses.S3Response._key_response = key_response  # type: ignore[method-assign,assignment]
-    s3_responses.S3Response.copy_object = copy_object  # type: ignore[method-assign,assignment]
 
 
 # -- the SageMaker stand-in's authorizer ----------------------------------------------------------------------
