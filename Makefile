@@ -20,7 +20,13 @@ $(STAMP): pyproject.toml requirements.lock constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The IAM policy evaluator of the embedded default (a Node sidecar; see docs/decisions.md), from its lock file.
+SIMULATOR := tools/iam-simulate/node_modules/.installed
+$(SIMULATOR): tools/iam-simulate/package.json tools/iam-simulate/package-lock.json
+	npm ci --prefix tools/iam-simulate --no-audit --no-fund --loglevel=error
+	@touch $(SIMULATOR)
+
+install: $(STAMP) $(SIMULATOR)
 
 demo: install
 	$(PY) -m authentic.cli demo

@@ -36,4 +36,10 @@ MAX_CLASSES_PER_BRAND = 64
 JPEG, PNG, HEIC, HEIF = "image/jpeg", "image/png", "image/heic", "image/heif"
 PHOTO_MEDIA_TYPES = (JPEG, PNG, HEIC, HEIF)  # what uploads, ingest and verify accept
 PHOTO_SUFFIXES = {".jpg": JPEG, ".jpeg": JPEG, ".png": PNG, ".heic": HEIC, ".heif": HEIF}
-MAX_PHOTO_PIXELS = 50_000_000  # a 48 MP phone sensor fits; a decompression bomb does not
+MAX_PHOTO_PIXELS = 50_000_000  # an uploaded training photo: a 48 MP phone sensor fits; a decompression bomb does not
+# A shopper's photo on the public route: what a 640 px model needs. A JPEG up to 5120 px a side decodes at 1/8 scale
+# to the model's input; more pixels only cost decoding work (25 MP, where an upload may have 50).
+MAX_VERIFY_PIXELS = 5120 * 5120
+# The public route's body: API Gateway hands Lambda at most 6 MB of event, and a binary body arrives base64-encoded
+# (4 bytes for 3) inside a JSON event of a few KB, so a photo must be at most this many bytes.
+MAX_VERIFY_PHOTO_BYTES = 4_500_000

@@ -373,9 +373,7 @@ def endpoint(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Endpoin
     with tarfile.open(fileobj=archive, mode="w:gz") as tar:
         for path in sorted(model_dir.iterdir()):
             tar.add(path, arcname=path.name)
-    boto3.client("s3", region_name="us-east-1").put_object(
-        Bucket="test-live", Key="acme/v00001.tar.gz", Body=archive.getvalue()
-    )
+    clients.client("s3").put_object(Bucket="test-live", Key="acme/v00001.tar.gz", Body=archive.getvalue())
     settings = ServerSettings(host="127.0.0.1", port=0, workers=1, memory_budget_bytes=512 << 20)
     with BackgroundServer(create_app(settings)) as inference:
         sagemaker = LocalSageMaker(

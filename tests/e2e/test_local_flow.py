@@ -133,7 +133,7 @@ def test_train_promote_and_verify(
 
     photo = tmp_path / "shopper.jpg"
     render_single(photo, class_id=0, seed=5, image_size=128)
-    answer = flows.verify_photo(client, BRAND, photo)
+    answer = flows.verify_photo(client, BRAND, photo).answer
     assert answer["model_version"] == 1
     assert answer["verdict"] in ("genuine", "counterfeit", "inconclusive")
     assert answer["detections"], answer

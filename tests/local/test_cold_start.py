@@ -13,7 +13,7 @@ import pytest
 from authentic import wiring
 from authentic.aws import clients
 from authentic.local.events import api_gateway_event
-from authentic.local.gateway import Functions
+from authentic.local.functions import Functions
 from authentic.local.provision import Provisioned
 from authentic.settings import Settings
 

@@ -10,7 +10,8 @@ from starlette.routing import Route
 
 from authentic import wiring
 from authentic.api.rest import RestHandler
-from authentic.local.gateway import Functions, create_gateway
+from authentic.local.functions import Functions
+from authentic.local.gateway import create_gateway
 from authentic.local.runtime import consumer
 
 

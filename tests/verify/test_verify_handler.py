@@ -13,11 +13,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from PIL import Image
 
 from authentic.aws import clients
 from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.ports import VersionRecord
 from authentic.aws.sagemaker import SageMakerEndpoint
+from authentic.contracts import MAX_VERIFY_PHOTO_BYTES, MAX_VERIFY_PIXELS
 from authentic.errors import ServiceUnavailable
 from authentic.inference.server import ServerSettings, create_app
 from authentic.local.background import BackgroundServer
@@ -190,6 +192,25 @@ def test_a_photo_over_the_invoke_limit_is_shrunk_and_boxes_come_back_in_its_pixe
     assert answer["image_size"]["width"] == pytest.approx(1024, abs=2)
     box = next(d["box"] for d in answer["detections"] if d["counts"])
     assert abs(box["left"] - 360) < 24 and abs(box["width"] - 320) < 40
+
+
+def test_a_photo_over_the_route_limits_is_refused_413_saying_how_to_meet_them(deployed: Settings) -> None:
+    too_heavy = b"\xff\xd8\xff\xe0" + bytes(MAX_VERIFY_PHOTO_BYTES)  # what a 6 MB Lambda event leaves for a body
+    status, answer = call("acme", too_heavy, "image/jpeg")
+    assert status == 413
+    assert "4.5 MB" in answer["message"] and "downscale" in answer["message"]
+
+    wide = io.BytesIO()
+    Image.new("RGB", (6000, 5000), (90, 90, 90)).save(wide, "PNG")  # 30 MP in a few hundred KB
+    assert len(wide.getvalue()) < MAX_VERIFY_PHOTO_BYTES
+    status, answer = call("acme", wide.getvalue(), "image/png")
+    assert status == 413
+    assert "6000x5000" in answer["message"] and "26.2 megapixels" in answer["message"]
+
+    just_fits = io.BytesIO()
+    Image.new("RGB", (5120, 5120), (90, 90, 90)).save(just_fits, "JPEG", quality=50)
+    assert MAX_VERIFY_PIXELS == 5120 * 5120
+    assert call("acme", just_fits.getvalue(), "image/jpeg")[0] == 200
 
 
 def test_a_cold_model_is_retried_then_answered_503() -> None:

@@ -150,7 +150,7 @@ def _models_line(client: ApiClient) -> str:
 
 
 def _verify(client: ApiClient, case: Case, out: Path) -> dict[str, Any]:
-    answer = flows.verify_photo(client, BRAND, case.photo)
+    answer = flows.verify_photo(client, BRAND, case.photo).answer
     annotated = flows.annotate(case.photo, answer, out / f"verdict-{case.photo.stem}.jpg")
     counting = [d for d in answer.get("detections", []) if d.get("counts")]
     best = max((float(d["confidence"]) for d in counting), default=None)

@@ -10,14 +10,18 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from authentic.annotations.importers.folder import Format, load_dataset
+from authentic.annotations.model import Annotation
 from authentic.cli.client import ApiClient, content_type_for
+from authentic.cli.fitting import CannotFit, Fitted, fit_for_upload, fit_for_verify
+from authentic.contracts import MAX_PHOTO_PIXELS
+from authentic.settings import MAX_IMAGE_BYTES
 
 Progress = Callable[[int], None]
 FORMS_PER_REQUEST = 100
@@ -39,23 +43,64 @@ class _Upload:
     image: bytes
     content_type: str
     annotation: bytes
+    scale: float = 1.0  # < 1: downscaled to fit the upload limits
 
 
-def prepare_import(folder: Path, fmt: Format) -> tuple[list[_Upload], list[tuple[str, str]]]:
-    """Read a dataset folder in any supported format into upload pairs (image bytes + seed annotation JSON)."""
+@dataclass(frozen=True)
+class UploadLimits:
+    """What the upload form and ingest take (the deployment's defaults; the forms' answer repeats the bytes)."""
+
+    image_bytes: int = MAX_IMAGE_BYTES
+    image_pixels: int = MAX_PHOTO_PIXELS
+
+
+def prepare_import(
+    folder: Path, fmt: Format, limits: UploadLimits | None = None
+) -> tuple[list[_Upload], list[tuple[str, str]]]:
+    """Read a dataset folder in any supported format into upload pairs (image bytes + seed annotation JSON).
+    A photo over the limits is downscaled in its own frame, Exif kept, and its annotation scaled with it."""
+    limits = limits or UploadLimits()
     dataset = load_dataset(folder, fmt)
     uploads = []
+    refused = [(p.file, p.reason if p.box_index is None else str(p)) for p in dataset.problems]
     for item in dataset.items:
-        annotation = item.annotation.to_seed_json()
-        if fmt == "seed":  # the canonical upload format goes up as the brand wrote it
-            raw = item.image_path.with_suffix(".json")
-            body = raw.read_bytes() if raw.exists() else json.dumps(annotation).encode()
+        try:
+            fitted = fit_for_upload(
+                item.image_path.read_bytes(),
+                content_type_for(item.image_path),
+                max_bytes=limits.image_bytes,
+                max_pixels=limits.image_pixels,
+            )
+        except CannotFit as exc:
+            refused.append((item.annotation.file, str(exc)))
+            continue
+        annotation = item.annotation
+        raw = item.image_path.with_suffix(".json")
+        if fitted.scale != 1.0:
+            body = json.dumps(scaled_annotation(annotation, fitted).to_seed_json()).encode()
+        elif fmt == "seed" and raw.exists():  # the canonical upload format goes up as the brand wrote it
+            body = raw.read_bytes()
         else:
-            body = json.dumps(annotation).encode()
-        uploads.append(
-            _Upload(item.annotation.file, item.image_path.read_bytes(), content_type_for(item.image_path), body)
-        )
-    return uploads, [(p.file, p.reason if p.box_index is None else str(p)) for p in dataset.problems]
+            body = json.dumps(annotation.to_seed_json()).encode()
+        uploads.append(_Upload(annotation.file, fitted.data, fitted.content_type, body, fitted.scale))
+    return uploads, refused
+
+
+def scaled_annotation(annotation: Annotation, fitted: Fitted) -> Annotation:
+    """The annotation of a photo downscaled in its stored frame: written against the stored pixels or the upright
+    ones (its `image_size` says which), it is scaled on each axis as that frame was."""
+    (width, height), (new_width, new_height) = fitted.original_size, fitted.size
+    across, down = new_width / width, new_height / height
+    size = annotation.size
+    if size is not None and (size.width, size.height) == (height, width) != (width, height):
+        across, down = down, across  # written upright on a photo stored on its side
+    boxes = tuple(
+        replace(b, left=b.left * across, top=b.top * down, width=b.width * across, height=b.height * down)
+        for b in annotation.boxes
+    )
+    if size is not None:
+        size = replace(size, width=round(size.width * across), height=round(size.height * down))
+    return annotation.with_boxes(boxes, size)
 
 
 def import_folder(
@@ -68,8 +113,11 @@ def import_folder(
     on_ingested: Progress | None = None,
     wait_seconds: float = 300.0,
     workers: int = 4,
+    prepared: tuple[list[_Upload], list[tuple[str, str]]] | None = None,
 ) -> ImportReport:
-    uploads, refused = prepare_import(folder, fmt)
+    """Upload the folder's pairs (`prepared`: what `prepare_import` made of it, if already read) and collect
+    each pair's outcome."""
+    uploads, refused = prepared if prepared is not None else prepare_import(folder, fmt)
     report = ImportReport(not_uploaded=refused)
     pair_names: dict[str, str] = {}
     for start in range(0, len(uploads), FORMS_PER_REQUEST):
@@ -156,8 +204,31 @@ def train_and_wait(
             on_progress(job)
 
 
-def verify_photo(client: ApiClient, brand: str, photo: Path) -> dict[str, Any]:
-    return client.verify(brand, photo.read_bytes(), content_type_for(photo))
+@dataclass(frozen=True)
+class Verified:
+    answer: dict[str, Any]  # boxes and image_size in the original photo's upright pixels
+    sent: Fitted  # what went over the wire
+
+
+def verify_photo(client: ApiClient, brand: str, photo: Path) -> Verified:
+    """Verify a photo, downscaled (upright) first when it is over the route's limits; the answer's boxes are
+    mapped back onto the original photo."""
+    sent = fit_for_verify(photo.read_bytes(), content_type_for(photo))
+    answer = client.verify(brand, sent.data, sent.content_type)
+    if sent.scale != 1.0:
+        answer = _scaled_answer(answer, 1 / sent.scale)
+    return Verified(answer, sent)
+
+
+def _scaled_answer(answer: dict[str, Any], factor: float) -> dict[str, Any]:
+    scaled = dict(answer)
+    if isinstance(answer.get("image_size"), dict):
+        scaled["image_size"] = {k: round(float(v) * factor) for k, v in answer["image_size"].items()}
+    scaled["detections"] = [
+        {**d, "box": {k: round(float(v) * factor, 1) for k, v in d["box"].items()}}
+        for d in answer.get("detections", [])
+    ]
+    return scaled
 
 
 _COLOURS = {"genuine": (40, 170, 80), "counterfeit": (220, 40, 40), "inconclusive": (200, 150, 0)}

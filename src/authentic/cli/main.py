@@ -141,8 +141,10 @@ def _local_up(args: argparse.Namespace) -> int:
     record = args.state / RUNTIME_FILE
     # What an operator (or a probe from outside) needs: the API, the AWS endpoint, the resources' local names and,
     # for each function, the key of a local principal holding exactly that function's policy.
-    record.write_text(json.dumps({**runtime.describe(), "pid": os.getpid(), "started": time.time()}, indent=2))
-    record.chmod(0o600)
+    record.unlink(missing_ok=True)  # created anew, readable by its owner only from the start: it holds keys
+    descriptor = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        json.dump({**runtime.describe(), "pid": os.getpid(), "started": time.time()}, out, indent=2)
     print(f"local runtime up. API: {runtime.api_url}")
     print(f"  try: authentic train --brand acme --wait   (state in {args.state.resolve()})")
     print("  Ctrl-C stops it.", flush=True)
@@ -210,7 +212,11 @@ def _cmd_import(client: Any, args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise CliError(f"{args.folder} is not a folder")
     uploads, refused = flows.prepare_import(args.folder, args.format)
-    print(f"{len(uploads)} annotated photos to upload, {len(refused)} refused before upload")
+    downscaled = sum(u.scale != 1.0 for u in uploads)
+    print(
+        f"{len(uploads)} annotated photos to upload, {len(refused)} refused before upload"
+        + (f", {downscaled} downscaled (boxes with them) to fit the upload limits" if downscaled else "")
+    )
     with (
         tqdm(total=len(uploads), desc="uploading", unit="photo") as up_bar,
         tqdm(total=len(uploads), desc="ingested ", unit="photo") as in_bar,
@@ -223,6 +229,7 @@ def _cmd_import(client: Any, args: argparse.Namespace) -> int:
             on_upload=up_bar.update,
             on_ingested=in_bar.update,
             wait_seconds=args.wait,
+            prepared=(uploads, refused),
         )
     print(_import_text(report))
     return 0 if not report.pending else 1
@@ -328,10 +335,16 @@ def _cmd_verify(client: Any, args: argparse.Namespace) -> int:
     if not args.photo.is_file():
         raise CliError(f"{args.photo} is not a file")
     try:
-        answer = flows.verify_photo(client, args.brand, args.photo)
+        verified = flows.verify_photo(client, args.brand, args.photo)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+    answer = verified.answer
     lines = [f"{answer['verdict'].upper()}: {answer['reason']}"]
+    if verified.sent.changed:
+        lines.append(
+            f"(sent downscaled, upright, to {verified.sent.scale:.0%}: {verified.sent.original_bytes / 1e6:.1f} MB "
+            f"-> {len(verified.sent.data) / 1e6:.1f} MB, to fit the route's limits; boxes are in the original)"
+        )
     for d in answer.get("detections", [])[:20]:
         box = d["box"]
         mark = "*" if d.get("counts") else " "

@@ -20,6 +20,7 @@ shape (1, 4 + classes, anchors)), `labels.json` (classes with roles, imgsz) and 
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import json
 import logging
@@ -49,6 +50,7 @@ from authentic.contracts import (
     PNG,
 )
 from authentic.errors import InvalidImage, ModelArtifactError, UnsupportedMediaType
+from authentic.inference.decoding import DecodeBudget, decode_cost
 from authentic.media.exif import ORIENTATION_TAG
 from authentic.media.geometry import TRANSPOSE
 
@@ -594,13 +596,18 @@ class Detector:
         iou: float = DEFAULT_IOU,
         max_det: int = DEFAULT_MAX_DET,
         max_pixels: int = MAX_PHOTO_PIXELS,
+        budget: DecodeBudget | None = None,
     ) -> DetectionResult:
-        """Photo bytes to detections in the upright photo's pixels, with the time each stage took."""
+        """Photo bytes to detections in the upright photo's pixels, with the time each stage took. With a
+        `budget`, the decoding's memory (estimated from the header) is reserved from it until the pixels are
+        letterboxed into the model's input."""
         floor = self.default_conf() if conf is None else conf
         started = time.perf_counter()
-        image = decode_image(data, content_type, fit=self.input_size, max_pixels=max_pixels)
-        decoded = time.perf_counter()
-        tensor, geometry = letterbox(image.pixels, self.input_size)
+        cost = decode_cost(data, media_format(content_type), self.input_size) if budget is not None else 0
+        with budget.reserve(cost) if budget is not None else contextlib.nullcontext():
+            image = decode_image(data, content_type, fit=self.input_size, max_pixels=max_pixels)
+            decoded = time.perf_counter()
+            tensor, geometry = letterbox(image.pixels, self.input_size)
         prepared = time.perf_counter()
         output = self.run(tensor)
         inferred = time.perf_counter()

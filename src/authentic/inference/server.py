@@ -45,8 +45,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from authentic.contracts import MAX_PHOTO_PIXELS
+from authentic.contracts import MAX_VERIFY_PIXELS
 from authentic.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable, http_answer
+from authentic.inference.decoding import DecodeBudget
 from authentic.inference.detector import (
     DEFAULT_IOU,
     DEFAULT_MAX_DET,
@@ -106,13 +107,15 @@ class ServerSettings:
     # (sessions own their thread pools; ORT's shared global pool spins and was slower when measured).
     intra_op_threads: int = 1
     ort_spinning: bool = False  # ONNX Runtime threads spin between runs (AUTHENTIC_ORT_SPINNING; see RuntimeOptions)
-    memory_budget_bytes: int = 1024 * MiB
+    memory_budget_bytes: int = 1024 * MiB  # the loaded models
+    decode_budget_bytes: int = 512 * MiB  # decoding photos, apart from the models (see decoding.py)
+    decode_wait_seconds: float = 5.0  # how long a photo may wait for decoding memory before a 503
     evict_lru: bool = False
     model_memory_factor: float = 1.5  # resident bytes per byte of model.onnx (weights, prepacks, graph)
     model_memory_overhead_bytes: int = 2 * MiB
     min_free_bytes: int = 128 * MiB  # refuse a load that would leave less than this free on the host
     max_body_bytes: int = 8 * MiB  # invoke_endpoint takes 6 MB; a little more for local callers
-    max_pixels: int = MAX_PHOTO_PIXELS
+    max_pixels: int = MAX_VERIFY_PIXELS
     iou: float = DEFAULT_IOU
     default_max_det: int = DEFAULT_MAX_DET
     load_workers: int = 2
@@ -122,24 +125,27 @@ class ServerSettings:
         """Settings for this machine, overridable by environment variables:
 
         SAGEMAKER_BIND_TO_PORT, SAGEMAKER_MODEL_SERVER_WORKERS (concurrent detections, default: the cores),
-        AUTHENTIC_INTRA_OP_THREADS (default: 2, or 1 on a single core), AUTHENTIC_MEMORY_BUDGET_MB (default: 75% of
-        the container's memory), AUTHENTIC_EVICT_LRU, AUTHENTIC_ORT_SPINNING, AUTHENTIC_MAX_BODY_MB,
+        AUTHENTIC_INTRA_OP_THREADS (default: 2, or 1 on a single core), AUTHENTIC_MEMORY_BUDGET_MB (the models;
+        default: 60% of the container's memory), AUTHENTIC_DECODE_BUDGET_MB (decoding photos; default: 20% of
+        it, at most 1 GiB), AUTHENTIC_EVICT_LRU, AUTHENTIC_ORT_SPINNING, AUTHENTIC_MAX_BODY_MB,
         AUTHENTIC_MAX_PIXELS.
         """
         env = os.environ if environ is None else environ
         cpus = host_cpus()
         workers = _env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", cpus)
         memory = host_memory_bytes()
-        budget_mb = _env_int(env, "AUTHENTIC_MEMORY_BUDGET_MB", max(64, int(memory * 0.75) // MiB))
+        budget_mb = _env_int(env, "AUTHENTIC_MEMORY_BUDGET_MB", max(64, int(memory * 0.6) // MiB))
+        decode_mb = _env_int(env, "AUTHENTIC_DECODE_BUDGET_MB", max(64, min(1024, int(memory * 0.2) // MiB)))
         return cls(
             port=_env_int(env, "SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT),
             workers=workers,
             intra_op_threads=_env_int(env, "AUTHENTIC_INTRA_OP_THREADS", min(2, cpus)),
             ort_spinning=_env_bool(env, "AUTHENTIC_ORT_SPINNING", False),
             memory_budget_bytes=budget_mb * MiB,
+            decode_budget_bytes=decode_mb * MiB,
             evict_lru=_env_bool(env, "AUTHENTIC_EVICT_LRU", False),
             max_body_bytes=_env_int(env, "AUTHENTIC_MAX_BODY_MB", 8) * MiB,
-            max_pixels=_env_int(env, "AUTHENTIC_MAX_PIXELS", MAX_PHOTO_PIXELS),
+            max_pixels=_env_int(env, "AUTHENTIC_MAX_PIXELS", MAX_VERIFY_PIXELS),
         )
 
 
@@ -251,6 +257,7 @@ class InferenceApp:
         self.settings = settings
         self.registry = registry
         self.detect_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="detect")
+        self.decode_budget = DecodeBudget(settings.decode_budget_bytes, wait_seconds=settings.decode_wait_seconds)
         self.load_pool = ThreadPoolExecutor(settings.load_workers, thread_name_prefix="load")
 
     async def ping(self, request: Request) -> Response:
@@ -325,6 +332,7 @@ class InferenceApp:
                 iou=self.settings.iou,
                 max_det=params.max_det,
                 max_pixels=self.settings.max_pixels,
+                budget=self.decode_budget,
             )
         except MemoryError:
             raise ServiceUnavailable("the server is short of memory for this photo; retry", retry_after=2) from None
@@ -369,6 +377,7 @@ def create_app(settings: ServerSettings | None = None, *, registry: ResidentMode
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.decode_budget = handlers.decode_budget
     return app
 
 
@@ -402,12 +411,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port if args.port is not None else settings.port,
     )
     LOG.info(
-        "serving on %s:%d with %d detection workers x %d ONNX Runtime threads, %d MiB model budget, evict_lru=%s",
+        "serving on %s:%d with %d detection workers x %d ONNX Runtime threads, %d MiB model budget, "
+        "%d MiB decode budget, evict_lru=%s",
         settings.host,
         settings.port,
         settings.workers,
         settings.intra_op_threads,
         settings.memory_budget_bytes // MiB,
+        settings.decode_budget_bytes // MiB,
         settings.evict_lru,
     )
     # uvicorn shuts down gracefully on SIGTERM, restores the previous handler and raises the signal again:

@@ -6,6 +6,7 @@ upright photo's own pixels either way.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -16,14 +17,40 @@ from PIL import Image, UnidentifiedImageError
 
 from authentic import keys
 from authentic.aws.ports import Endpoint
-from authentic.contracts import JPEG, PHOTO_MEDIA_TYPES
-from authentic.errors import ModelNotReady, ModelRejectedInput, ServiceUnavailable, UnsupportedMediaType
+from authentic.contracts import JPEG, MAX_VERIFY_PHOTO_BYTES, MAX_VERIFY_PIXELS, PHOTO_MEDIA_TYPES
+from authentic.errors import (
+    ModelNotReady,
+    ModelRejectedInput,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
 from authentic.models.policy import LiveModel, Policy
 from authentic.settings import Settings
 from authentic.verify.shrink import Shrunk, shrink
 from authentic.verify.verdict import NO_LIVE_MODEL, PHOTO_UNREADABLE, Verdict, decide, inconclusive
 
 log = logging.getLogger(__name__)
+
+
+def check_size(body: bytes) -> None:
+    """Refuse (413) a photo over the route's byte or pixel limit, from its header, saying how to meet it."""
+    advice = "downscale it (1600 px on the long side, as the shopper's page sends, is plenty)"
+    if len(body) > MAX_VERIFY_PHOTO_BYTES:
+        raise PayloadTooLarge(
+            f"the photo is {len(body) / 1e6:.1f} MB; this route reads photos of at most "
+            f"{MAX_VERIFY_PHOTO_BYTES / 1e6:.1f} MB: {advice}"
+        )
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return  # not a photo Pillow can read: the model's answer says so
+    if width * height > MAX_VERIFY_PIXELS:
+        raise PayloadTooLarge(
+            f"the photo is {width}x{height} ({width * height / 1e6:.1f} megapixels); this route reads at most "
+            f"{MAX_VERIFY_PIXELS / 1e6:.1f} megapixels, all a 640 px model can use: {advice}"
+        )
 
 
 @dataclass
@@ -47,6 +74,7 @@ class Verify:
             )
         if not body:
             return self._answer(brand_id, None, inconclusive(f"{PHOTO_UNREADABLE}: the body is empty"))
+        check_size(body)
         live = self._live(brand_id)
         if live is None:
             return self._answer(brand_id, None, inconclusive(NO_LIVE_MODEL))

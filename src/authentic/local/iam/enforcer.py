@@ -537,7 +537,7 @@ def sagemaker_requests(
         return [AuthzRequest("sagemaker:DescribeTrainingJob", job)]
     if action == "InvokeEndpoint":  # POST /endpoints/{name}/invocations
         endpoint = path.split("/")[2]
-        target = headers.get("x-amzn-sagemaker-target-model") or headers.get("X-Amzn-SageMaker-Target-Model")
+        target = next((v for k, v in headers.items() if k.lower() == "x-amzn-sagemaker-target-model"), None)
         invoke_context = {"sagemaker:TargetModel": target} if target else {}
         return [AuthzRequest("sagemaker:InvokeEndpoint", f"{arn}:endpoint/{endpoint.lower()}", invoke_context)]
     raise ValueError(f"no authorization model for sagemaker:{action}")
@@ -549,7 +549,8 @@ def authorize_sagemaker(
     """None when allowed; else (HTTP status, JSON error body) as SageMaker answers. Enforcement off → None."""
     if not enforcer.enabled():
         return None
-    target = headers.get("X-Amz-Target") or headers.get("x-amz-target") or ""
+    headers = {name.title(): value for name, value in headers.items()}  # moto reads "Authorization", "X-Amz-Date"
+    target = headers.get("X-Amz-Target", "")
     action = target.split(".")[-1] if target else ("InvokeEndpoint" if path.endswith("/invocations") else "")
     try:
         iam_request = access_control.IAMRequest(
