@@ -53,6 +53,10 @@ def new_pair_id() -> str:
     return uuid.uuid4().hex
 
 
+def is_pair_id(value: str) -> bool:
+    return bool(_PAIR_RE.fullmatch(value))
+
+
 def upload_image_key(brand_id: str, pair_id: str) -> str:
     return f"{brand_id}/{pair_id}/{IMAGE_NAME}"
 

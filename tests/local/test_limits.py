@@ -22,6 +22,7 @@ from authentic.local.functions import REQUEST_LIMIT, Functions, TimedOut
 from tests.local import probe_function
 
 PROBE = wiring.Function("probe", "tests.local.probe_function.handler", "probe", timeout_seconds=3, memory_mb=128)
+BROKEN = wiring.Function("broken", "tests.local.no_such_module.handler", "a handler module that does not load")
 NARROW = wiring.Function(
     "narrow", "tests.local.probe_function.handler", "probe", timeout_seconds=3, reserved_concurrency=2
 )
@@ -35,13 +36,14 @@ class Api:
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    monkeypatch.setattr(wiring, "FUNCTIONS", (*wiring.FUNCTIONS, PROBE, NARROW))
+    monkeypatch.setattr(wiring, "FUNCTIONS", (*wiring.FUNCTIONS, PROBE, NARROW, BROKEN))
     monkeypatch.setattr(
         wiring,
         "ROUTES",
         (
             wiring.Route("POST", "/probe", "probe", wiring.Auth.PUBLIC),
             wiring.Route("POST", "/narrow", "narrow", wiring.Auth.PUBLIC),
+            wiring.Route("POST", "/broken", "broken", wiring.Auth.PUBLIC),
             wiring.Route("POST", "/brands/{brandId}/probe", "probe"),
         ),
     )
@@ -112,6 +114,8 @@ def test_failures_are_answered_as_api_gateway_answers_them(api: Api) -> None:
     raised = ask(api, {"raise": "boom"})
     assert (raised.status_code, raised.json()) == (502, {"message": "Internal server error"})
     assert ask(api, {"not_proxy": True}).status_code == 502
+    failed_init = ask(api, {}, "/broken")  # Lambda's failed init phase
+    assert (failed_init.status_code, failed_init.json()) == (502, {"message": "Internal server error"})
 
 
 def test_a_function_at_its_reserved_concurrency_is_throttled(api: Api) -> None:

@@ -107,6 +107,11 @@ class ApiClient:
         result: dict[str, Any] = self.request("GET", f"/brands/{brand}/uploads")
         return result
 
+    def pair_outcomes(self, brand: str, pair_ids: list[str]) -> list[dict[str, Any]]:
+        """Each named pair's outcome (at most 100 ids a call): accepted, rejected, pending, stale or unknown."""
+        result: dict[str, Any] = self.request("GET", f"/brands/{brand}/uploads", params={"pairs": ",".join(pair_ids)})
+        return list(result["pairs"])
+
     def start_training(self, brand: str, hyperparameters: dict[str, str] | None = None) -> dict[str, Any]:
         body = {"hyperparameters": hyperparameters} if hyperparameters else {}
         result: dict[str, Any] = self.request("POST", f"/brands/{brand}/training-jobs", json_body=body)

@@ -56,6 +56,12 @@ class TimedOut(FunctionError):
     error_type = "Sandbox.Timedout"
 
 
+class InitError(FunctionError):
+    """The handler module could not be loaded or its handler built (Lambda's failed init phase)."""
+
+    error_type = "Runtime.InitError"
+
+
 class StillRunning(InvocationError):
     """The caller stopped waiting; the function runs on to its own timeout."""
 
@@ -179,9 +185,11 @@ class Functions:
             pool.existing += 1
         try:
             return create_handler(wiring.function(name))
-        except BaseException:
+        except BaseException as exc:
             with self._lock:
                 pool.existing -= 1
+            if isinstance(exc, Exception):
+                raise InitError(f"{name} failed to initialise: {type(exc).__name__}: {exc}") from exc
             raise
 
     def _release(self, name: str, handler: Handler) -> None:

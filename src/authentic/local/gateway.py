@@ -12,6 +12,7 @@ and the CLI work without signing.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,8 @@ from authentic.local.iam.policies import ACCOUNT
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit (REST APIs)
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's integration timeout
 BRAND_SERVER_ARN = f"arn:aws:iam::{ACCOUNT}:role/authentic-brand-server"
+
+log = logging.getLogger(__name__)
 
 
 def create_gateway(functions: Functions) -> Starlette:
@@ -69,7 +72,8 @@ def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], 
             return JSONResponse({"message": "Endpoint request timed out"}, status_code=504)
         except Throttled:  # API Gateway answers a throttled Lambda (proxy integration) with a 500
             return JSONResponse({"message": "Internal server error"}, status_code=500)
-        except InvocationError:
+        except InvocationError as exc:
+            log.warning("%s failed: %s", route.function, exc, exc_info=exc.__cause__ is not None)
             return JSONResponse({"message": "Internal server error"}, status_code=502)
         return _proxy_response(result)
 

@@ -47,7 +47,9 @@ from authentic.settings import Settings
 log = logging.getLogger(__name__)
 
 ENDPOINT_NAME = "authentic-local"
-_VISIBILITY_SECONDS = 5
+# A batch that failed is received again after the queue's visibility timeout (six times the function's, as AWS
+# advises): twelve minutes, too long to wait on one machine, so a failed batch is made visible again after this.
+_RETRY_SECONDS = 5
 
 
 # The local names of the stateful stack's resources (the runtime creates them; the templates' policies resolve
@@ -280,7 +282,6 @@ class LocalRuntime:
                         QueueUrl=self.provisioned.queue_url,
                         MaxNumberOfMessages=10,
                         WaitTimeSeconds=1,
-                        VisibilityTimeout=_VISIBILITY_SECONDS,
                         AttributeNames=["All"],
                     )
             except Exception:
@@ -308,16 +309,26 @@ class LocalRuntime:
             result = self.functions.invoke(function, event)
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         except Throttled:
-            return  # the batch becomes visible again and is retried, as the event source mapping does
+            failed = {m["MessageId"] for m in messages}  # retried, as the event source mapping does
         except InvocationError:
             log.exception("the ingest function failed for a whole batch")
-            return
+            failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
-            with clients.acting_as(self.functions.credentials(function)):
-                clients.client("sqs").delete_message_batch(
+        again = [m for m in messages if m["MessageId"] in failed]
+        with clients.acting_as(self.functions.credentials(function)):
+            sqs = clients.client("sqs")
+            if done:
+                sqs.delete_message_batch(
                     QueueUrl=self.provisioned.queue_url,
                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+            if again:  # received again soon; after MAX_RECEIVE_COUNT receives, the dead-letter queue
+                sqs.change_message_visibility_batch(
+                    QueueUrl=self.provisioned.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": _RETRY_SECONDS}
+                        for i, m in enumerate(again)
+                    ],
                 )
 
     def _complete(self, body: str) -> str:
