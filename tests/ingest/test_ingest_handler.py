@@ -287,7 +287,9 @@ def test_more_classes_than_a_brand_may_have_is_a_recorded_rejection(put_upload: 
 
 def test_unbounded_names_and_reasons_are_kept_bounded(put_upload: Put, app_settings: Settings) -> None:
     name = "x" * 20_000 + ".jpg"
-    boxes = [(0, 1000 + i, 1000, 5, 5) for i in range(500)]  # every box outside the image: 500 reasons naming it
+    boxes: list[tuple[int, float, float, float, float]] = [
+        (0, 1000 + i, 1000, 5, 5) for i in range(500)
+    ]  # every box outside the image: 500 reasons naming it
     assert deliver(*upload_pair(put_upload, jpeg(), seed_annotation(name, 64, 48, boxes))) == {"batchItemFailures": []}
 
     item = pair_item(app_settings)
