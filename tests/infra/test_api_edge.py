@@ -128,7 +128,7 @@ def with_role() -> dict[str, Any]:
         brand_server=ROLE,
         waf_rate_limit=100,
     )
-    template: dict[str, Any] = Template.from_stack(stack).to_json()
+    template: dict[str, Any] = dict(Template.from_stack(stack).to_json())
     return template
 
 

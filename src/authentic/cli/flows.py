@@ -156,8 +156,9 @@ def train_and_wait(
             on_progress(job)
 
 
-def verify_photo(client: ApiClient, brand: str, photo: Path) -> dict[str, Any]:
-    return client.verify(brand, photo.read_bytes(), content_type_for(photo))
+def verify_photo(client: ApiClient, brand: str, photo: Path, *, public: bool = False) -> dict[str, Any]:
+    """Verify as the brand (the full answer), or with `public` as a shopper would."""
+    return client.verify(brand, photo.read_bytes(), content_type_for(photo), public=public)
 
 
 _COLOURS = {"genuine": (40, 170, 80), "counterfeit": (220, 40, 40), "inconclusive": (200, 150, 0)}
