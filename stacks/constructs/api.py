@@ -37,7 +37,8 @@ IAM_ROUTE_REASON = (
 )
 PUBLIC_ROUTE_REASON = (
     "Public by design: shoppers verify a photo without an account. The method is throttled on the stage "
-    "(method-level rate and burst limits), takes no path input, and the function can only read the table and "
+    "(method-level rate and burst limits) and per client IP by the stage's WAF web ACL, takes no path input, "
+    "answers only the verdict and its counting boxes, and the function can only get the brands' table items and "
     "invoke this deployment's endpoint."
 )
 CLOUDWATCH_ROLE_REASON = (
