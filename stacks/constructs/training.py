@@ -35,16 +35,6 @@ DOCKERFILE = "containers/training/Dockerfile"
 WEIGHTS_BUILD_ARG = "PRETRAINED_WEIGHTS_URL"
 DATASET_PREFIX = "snapshots/"  # authentic.layout.snapshot_prefix: snapshots/{brand}/{manifest}/
 CHECKPOINTS_PATTERN = "*/checkpoints/*"  # the orchestration's CheckpointConfig: {brand}/checkpoints/{job}/
-
-
-def output_keys(job_prefix: str) -> tuple[str, ...]:
-    """What this deployment's jobs write in the artifacts bucket: SageMaker's output (`{S3OutputPath}{job}/output/`,
-    the output path being `s3://artifacts/{brand}/`) and the checkpoints (the request's CheckpointConfig,
-    `{brand}/checkpoints/{job}/`). Job names are `{prefix}-{brand}-{manifest}`."""
-    job = f"{job_prefix}-*"
-    return (f"*/{job}/output/*", f"*/checkpoints/{job}/*")
-
-
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 # The build context: everything the Dockerfile copies, nothing else (Docker ignore-file syntax).
@@ -59,6 +49,14 @@ BUILD_CONTEXT = (
     "**/*.pyc",
     "**/*.egg-info",
 )
+
+
+def output_keys(job_prefix: str) -> tuple[str, ...]:
+    """What this deployment's jobs write in the artifacts bucket: SageMaker's output (`{S3OutputPath}{job}/output/`,
+    the output path being `s3://artifacts/{brand}/`) and the checkpoints (the request's CheckpointConfig,
+    `{brand}/checkpoints/{job}/`). Job names are `{prefix}-{brand}-{manifest}`."""
+    job = f"{job_prefix}-*"
+    return (f"*/{job}/output/*", f"*/checkpoints/{job}/*")
 
 
 class TrainingImage(Construct):
