@@ -72,6 +72,7 @@ class ServiceStack(cdk.Stack):
             dataset_bucket=stateful.dataset_bucket,
             artifacts_bucket=stateful.artifacts_bucket,
             pretrained_weights_url=config.training.pretrained_weights_url,
+            job_prefix=config.job_prefix,
         )
         hosting = MultiModelHosting(
             self,
@@ -119,6 +120,7 @@ class ServiceStack(cdk.Stack):
             table=stateful.table,
             job_prefix=config.job_prefix,
             training_instance_type=config.training.instance_type,
+            alarm_topic=stateful.alarm_topic,
         )
         Verify(
             self,
@@ -144,6 +146,9 @@ class ServiceStack(cdk.Stack):
             functions=dict(self.functions),
             public_throttle=config.verify_throttle,
             log_retention_days=config.log_retention_days,
+            # The brand web server's role, else the deploying account (its principals, as their IAM policies allow).
+            brand_server=config.brand_server_role_arn or wiring.account_root(self.account, self.partition),
+            waf_rate_limit=config.waf_rate_limit,
         )
         self.orchestration = orchestration
         self.training = training

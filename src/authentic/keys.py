@@ -120,3 +120,14 @@ def snapshot_prefix(brand_id: str, manifest_id: str) -> str:
 
 def live_model_key(brand_id: str, version: int) -> str:
     return f"{brand_id}/v{version:05d}.tar.gz"
+
+
+# -- the table -----------------------------------------------------------------------------------------------------
+# Every item of a brand lives in the partition `BRAND#{brand}` (the adapters in `authentic.aws` write them); the
+# verify function's IAM policy is limited to these partitions by `dynamodb:LeadingKeys`.
+BRAND_PARTITION_PREFIX = "BRAND#"
+
+
+def brand_partition(brand_id: str) -> str:
+    """The partition key of a brand's items in the table."""
+    return f"{BRAND_PARTITION_PREFIX}{brand_id}"

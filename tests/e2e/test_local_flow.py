@@ -140,6 +140,11 @@ def test_train_promote_and_verify(
     assert {"class_id", "name", "role", "confidence", "box"} <= set(answer["detections"][0])
     with Image.open(photo) as shot:
         assert answer["image_size"] == {"width": shot.width, "height": shot.height}
+    # The shopper's route: the same verdict, only the counting boxes, no thresholds.
+    public = flows.verify_photo(client, BRAND, photo, public=True).answer
+    assert (public["verdict"], public["image_size"]) == (answer["verdict"], answer["image_size"])
+    assert [d["box"] for d in public["detections"]] == [d["box"] for d in answer["detections"] if d["counts"]]
+    assert all("threshold" not in d and "counts" not in d for d in public["detections"])
 
 
 def _wait(client: ApiClient, job_name: str, timeout: float = 600) -> dict[str, Any]:

@@ -165,7 +165,8 @@ def test_training_jobs_are_created_only_with_this_prefix_and_instance_type(tpl: 
     (create,) = statements_allowing(statements(tpl, "training"), "sagemaker:CreateTrainingJob")
     assert flat(create["Resource"]).endswith(JOB_ARN_SUFFIX)
     assert create["Condition"] == {
-        "ForAllValues:StringEquals": {"sagemaker:InstanceTypes": [CONFIG.training.instance_type]}
+        "ForAllValues:StringEquals": {"sagemaker:InstanceTypes": [CONFIG.training.instance_type]},
+        "Bool": {"sagemaker:NetworkIsolation": "true"},
     }
     for action in ("sagemaker:DescribeTrainingJob", "sagemaker:AddTags"):
         (statement,) = statements_allowing(statements(tpl, "training"), action)

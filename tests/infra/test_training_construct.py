@@ -202,3 +202,22 @@ def test_weights_must_come_over_https() -> None:
     # tests/infra/test_config.py); the construct checks the one setting it uses.
     with pytest.raises(ValueError, match="https://"):
         build("http://example.com/w.pt")
+
+
+def test_jobs_write_only_their_deployments_output_and_checkpoints() -> None:
+    # Given a deployment named "staging"
+    app = cdk.App()
+    stack = cdk.Stack(app, "StagingTraining", env=ENV)
+    TrainingImage(
+        stack,
+        "Training",
+        dataset_bucket=s3.Bucket(stack, "Dataset"),
+        artifacts_bucket=s3.Bucket(stack, "Artifacts"),
+        job_prefix="staging",
+    )
+    template = Template.from_stack(stack)
+    # Then its role may put objects only under staging-* jobs' output and checkpoints
+    (put,) = granting(template, "s3:PutObject")
+    suffixes = sorted(r["Fn::Join"][1][-1] for r in resources(put))
+    assert suffixes == ["/*/checkpoints/staging-*/*", "/*/staging-*/output/*"]
+    assert set(actions(put)) == {"s3:PutObject", "s3:AbortMultipartUpload"}

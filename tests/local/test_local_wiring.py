@@ -53,3 +53,14 @@ def test_the_promotion_pattern_matches_only_this_deployments_end_states() -> Non
     assert not wiring.matches(pattern, event | {"detail": event["detail"] | {"TrainingJobStatus": "InProgress"}})
     assert not wiring.matches(pattern, event | {"detail": event["detail"] | {"TrainingJobName": "other-acme-1"}})
     assert not wiring.matches(pattern, event | {"source": "aws.s3"})
+
+
+def test_both_verify_routes_are_wired_to_the_verify_function_the_brands_one_signed() -> None:
+    verify_routes = {(r.method, r.path): r.auth for r in wiring.ROUTES if r.function == "verify"}
+    assert verify_routes == {
+        ("POST", "/verify"): wiring.Auth.PUBLIC,
+        ("POST", "/brands/{brandId}/verify"): wiring.Auth.IAM,
+    }
+    handler = importlib.import_module(wiring.function("verify").module).create_handler()
+    assert isinstance(handler, RestHandler)
+    assert {(r.method, r.path) for r in handler.routes} == set(verify_routes)

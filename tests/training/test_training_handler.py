@@ -296,6 +296,7 @@ def test_the_create_training_job_request_is_exact(
         "OutputDataConfig": {"S3OutputPath": "s3://test-artifacts/acme/"},
         "ResourceConfig": {"InstanceType": "ml.g6.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
         "StoppingCondition": {"MaxRuntimeInSeconds": 14400, "MaxWaitTimeInSeconds": 28800},
+        "EnableNetworkIsolation": True,
         "EnableManagedSpotTraining": True,
         "CheckpointConfig": {
             "S3Uri": f"s3://test-artifacts/acme/checkpoints/{job_name}/",

@@ -138,8 +138,12 @@ class ApiClient:
         result: dict[str, Any] = self.request("PUT", f"/brands/{brand}/policy", json_body={"classes": classes})
         return result
 
-    def verify(self, brand: str, photo: bytes, content_type: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request(
-            "POST", "/verify", content=photo, content_type=content_type, params={"brand": brand}
-        )
+    def verify(self, brand: str, photo: bytes, content_type: str, *, public: bool = False) -> dict[str, Any]:
+        """The brand's full answer (`POST /brands/{brandId}/verify`: near misses, thresholds), or with `public` the
+        shopper's (`POST /verify?brand=`: the verdict and the counting boxes)."""
+        if public:
+            path, params = "/verify", {"brand": brand}
+        else:
+            path, params = f"/brands/{brand}/verify", None
+        result: dict[str, Any] = self.request("POST", path, content=photo, content_type=content_type, params=params)
         return result

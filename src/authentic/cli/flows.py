@@ -212,11 +212,11 @@ class Verified:
     sent: Fitted  # what went over the wire
 
 
-def verify_photo(client: ApiClient, brand: str, photo: Path) -> Verified:
-    """Verify a photo, downscaled (upright) first when it is over the route's limits; the answer's boxes are
-    mapped back onto the original photo."""
+def verify_photo(client: ApiClient, brand: str, photo: Path, *, public: bool = False) -> Verified:
+    """Verify as the brand (the full answer), or with `public` as a shopper would; a photo over the route's limits
+    is downscaled (upright) first, and the answer's boxes are mapped back onto the original photo."""
     sent = fit_for_verify(photo.read_bytes(), content_type_for(photo))
-    answer = client.verify(brand, sent.data, sent.content_type)
+    answer = client.verify(brand, sent.data, sent.content_type, public=public)
     if sent.scale != 1.0:
         answer = _scaled_answer(answer, 1 / sent.scale)
     return Verified(answer, sent)

@@ -22,11 +22,12 @@ from typing import Any
 
 from authentic import wiring
 from authentic.aws.clients import Credentials, acting_as
+from authentic.contracts import LAMBDA_PAYLOAD_LIMIT
 from authentic.local.iam.policies import ACCOUNT, REGION
 
 # Lambda's synchronous invocation payload limits (bytes of the JSON event and of the JSON answer).
-REQUEST_LIMIT = 6 * 1024 * 1024
-RESPONSE_LIMIT = 6 * 1024 * 1024 + 100
+REQUEST_LIMIT = LAMBDA_PAYLOAD_LIMIT
+RESPONSE_LIMIT = LAMBDA_PAYLOAD_LIMIT + 100
 DEFAULT_CONCURRENCY = 10  # per function, where the wiring reserves none (the account's pool, scaled down)
 
 Handler = Callable[[dict[str, Any], Any], Any]

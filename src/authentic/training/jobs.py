@@ -214,6 +214,9 @@ class Training:
                 "VolumeSizeInGB": s.training_volume_gb,
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": s.training_max_seconds},
+            # The container reaches nothing (its image carries every weight and font it needs); SageMaker alone
+            # moves the channel in and the output out. The IAM policy only lets the function create such jobs.
+            "EnableNetworkIsolation": True,
             "EnableManagedSpotTraining": s.training_use_spot,
             "CheckpointConfig": {
                 "S3Uri": f"s3://{s.artifacts_bucket}/{brand_id}/checkpoints/{job_name}/",

@@ -1,4 +1,5 @@
-"""The shopper's verify route: photo → the brand's live model on the multi-model endpoint → a verdict.
+"""The verify routes' service: photo → the brand's live model on the multi-model endpoint → a verdict, as an
+`Answer` that each route shapes for its caller (`authentic.verify.answer`).
 
 Photos are never stored. A body over the `invoke_endpoint` limit is shrunk first; boxes are reported in the
 upright photo's own pixels either way.
@@ -27,6 +28,7 @@ from authentic.errors import (
 )
 from authentic.models.policy import LiveModel, Policy
 from authentic.settings import Settings
+from authentic.verify.answer import Answer
 from authentic.verify.shrink import Shrunk, shrink
 from authentic.verify.verdict import NO_LIVE_MODEL, PHOTO_UNREADABLE, Verdict, decide, inconclusive
 
@@ -64,7 +66,7 @@ class Verify:
 
     def __call__(
         self, brand_id: str, body: bytes, content_type: str | None, *, deadline_seconds: float = 20.0
-    ) -> dict[str, Any]:
+    ) -> Answer:
         keys.check_brand_id(brand_id)
         media = (content_type or "").split(";")[0].strip().lower()
         if media not in PHOTO_MEDIA_TYPES:
@@ -90,10 +92,13 @@ class Verify:
             return self._answer(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {result['error']}"))
         detections = [shrunk.to_original(d) if shrunk else d for d in result.get("detections", [])]
         verdict = decide(detections, live.classes)
-        answer = self._answer(brand_id, live, verdict)
-        answer["image_size"] = shrunk.original_size if shrunk else result.get("image_size")
-        answer["timings_ms"] = result.get("timings_ms") or result.get("timings")
-        return answer
+        return self._answer(
+            brand_id,
+            live,
+            verdict,
+            image_size=shrunk.original_size if shrunk else result.get("image_size"),
+            timings_ms=result.get("timings_ms") or result.get("timings") or {},
+        )
 
     def _live(self, brand_id: str) -> LiveModel | None:
         now = self.clock()
@@ -130,6 +135,14 @@ class Verify:
             except ModelRejectedInput as exc:
                 return {"error": exc.message}
 
-    def _answer(self, brand_id: str, live: LiveModel | None, verdict: Verdict) -> dict[str, Any]:
+    def _answer(
+        self,
+        brand_id: str,
+        live: LiveModel | None,
+        verdict: Verdict,
+        *,
+        image_size: dict[str, int] | None = None,
+        timings_ms: dict[str, Any] | None = None,
+    ) -> Answer:
         log.info("verdict", extra={"brand_id": brand_id, "verdict": verdict.verdict, "reason": verdict.reason})
-        return {"brand_id": brand_id, "model_version": live.version if live else None, **verdict.to_json()}
+        return Answer(brand_id, live.version if live else None, verdict, image_size, timings_ms)
