@@ -72,6 +72,7 @@ def import_folder(
     uploads, refused = prepare_import(folder, fmt)
     report = ImportReport(not_uploaded=refused)
     pair_names: dict[str, str] = {}
+    known_before = _pairs_known(client.ingest_summary(brand))
     for start in range(0, len(uploads), FORMS_PER_REQUEST):
         chunk = uploads[start : start + FORMS_PER_REQUEST]
         forms = client.upload_forms(brand, [{"content_type": u.content_type, "name": u.name} for u in chunk])
@@ -80,8 +81,14 @@ def import_folder(
                 pair_names[pair["pair_id"]] = upload.name
                 pool.submit(_upload_pair, client, pair, upload, on_upload)
     report.uploaded = len(pair_names)
-    _collect(client, brand, pair_names, report, on_ingested, wait_seconds)
+    _collect(client, brand, pair_names, report, on_ingested, wait_seconds, known_before)
     return report
+
+
+def _pairs_known(summary: dict[str, Any]) -> int:
+    """How many pairs the brand's records hold, whatever their status (a pair is recorded when its first half
+    is ingested)."""
+    return sum(int(n) for n in summary.get("counts", {}).values())
 
 
 def _upload_pair(client: ApiClient, pair: dict[str, Any], upload: _Upload, on_upload: Progress | None) -> None:
@@ -98,14 +105,22 @@ def _collect(  # noqa: PLR0917
     report: ImportReport,
     on_ingested: Progress | None,
     wait_seconds: float,
+    known_before: int,
 ) -> None:
-    """Poll the brand's ingest summary until every uploaded pair has an outcome (or the wait runs out)."""
+    """Poll the brand's ingest summary until every uploaded pair has an outcome (or the wait runs out). The
+    summary names rejected, pending and stale pairs but not accepted ones, so a pair whose upload events have
+    not been processed yet (no record at all) is told apart by the brand's pair count, which must have grown by
+    the number of pairs uploaded."""
     deadline = time.monotonic() + wait_seconds
     done = 0
     while True:
         summary = client.ingest_summary(brand)
         open_pairs = {p["pair_id"] for p in summary.get("pending", []) + summary.get("stale", [])}
+        unseen = max(0, len(pair_names) - (_pairs_known(summary) - known_before))
         waiting = [pid for pid in pair_names if pid in open_pairs]
+        if unseen:  # the summary cannot say which: count that many of those without an outcome as waiting
+            outcome = open_pairs | {p["pair_id"] for p in summary.get("rejected", [])}
+            waiting += [pid for pid in pair_names if pid not in outcome][:unseen]
         finished = len(pair_names) - len(waiting)
         if on_ingested and finished > done:
             on_ingested(finished - done)

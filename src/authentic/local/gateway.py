@@ -15,11 +15,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from authentic import wiring
 from authentic.local.events import api_gateway_event
+from authentic.local.tap import GatewayTap
+from authentic.local.web import page_routes
 
 
 @dataclass
@@ -75,14 +77,19 @@ class Functions:
             return self.handler(name)(event, context)
 
 
-def create_gateway(functions: Functions) -> Starlette:
+def create_gateway(functions: Functions, tap: GatewayTap | None = None) -> Starlette:
+    """The wired API routes (seen by `tap`, when given), then the shopper's page at `/` (`authentic.local.web`)."""
+    tap = tap or GatewayTap()
     routes = [
-        Route(route.path, _endpoint(functions, route), methods=[route.method], name=f"{route.method} {route.path}")
+        Route(
+            route.path,
+            tap.wrap(route.method, route.path, _endpoint(functions, route)),
+            methods=[route.method],
+            name=f"{route.method} {route.path}",
+        )
         for route in wiring.ROUTES
     ]
-    app = Starlette(routes=routes)
-    app.add_route("/", _index, methods=["GET"])
-    return app
+    return Starlette(routes=[*routes, *page_routes()])
 
 
 def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], Any]:
@@ -111,7 +118,3 @@ def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], 
         return Response(content, status_code=int(result.get("statusCode", 200)), headers=headers)
 
     return endpoint
-
-
-async def _index(request: Request) -> Response:
-    return JSONResponse({"routes": [{"method": r.method, "path": r.path, "auth": r.auth.value} for r in wiring.ROUTES]})

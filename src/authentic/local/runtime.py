@@ -29,6 +29,7 @@ from authentic.local.background import BackgroundServer
 from authentic.local.events import sqs_event, training_state_change
 from authentic.local.gateway import Functions, create_gateway
 from authentic.local.provision import Provisioned, provision
+from authentic.local.tap import GatewayTap
 from authentic.local.trainer import LocalJob
 from authentic.settings import Settings
 
@@ -65,6 +66,7 @@ class LocalRuntime:
         self._busy = threading.Event()
         self._saved_env: dict[str, str | None] = {}
         self.functions = Functions()
+        self.tap = GatewayTap()  # what tests see of the API's requests, and the faults they inject
         self.jobs_ended: list[LocalJob] = []
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ class LocalRuntime:
         self._servers.append(BackgroundServer(self.sagemaker.app, port=port).start())
 
     def _start_gateway(self) -> None:
-        self._gateway = BackgroundServer(create_gateway(self.functions), port=self.api_port).start()
+        self._gateway = BackgroundServer(create_gateway(self.functions, self.tap), port=self.api_port).start()
         self._servers.append(self._gateway)
 
     def _spawn(self, target: Any, name: str) -> None:
