@@ -461,7 +461,9 @@
 
   function drawBoxes(d, barcodes) {
     const items = [];
-    detectionsOf(d).forEach((x) => {
+    // What counted for the verdict; near misses (below their threshold) only explain an inconclusive answer.
+    const shown = detectionsOf(d).filter((x) => counting(x) || d.verdict === 'inconclusive');
+    shown.forEach((x) => {
       const conf = +x.confidence || 0;
       const kind = !counting(x) ? 'ignored' : (x.role === 'genuine' || x.role === 'counterfeit' ? x.role : 'other');
       const roleWord = x.role === 'genuine' || x.role === 'counterfeit' ? x.role : 'unknown';

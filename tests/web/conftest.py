@@ -176,15 +176,13 @@ def _watch(tab: Tab) -> None:
                 f"/verify {response.status}: {p}" for p in openapi.problems("POST", "/verify", response.status, body)
             )
 
+    def on_console(message: Any) -> None:
+        # "Failed to load resource" is how Chromium logs the 4xx/5xx answers the tests ask for.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            tab.problems.append(f"console error: {message.text}")
+
     page.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            message.type == "error"
-            and "Failed to load resource" not in message.text  # the 4xx/5xx answers the tests ask for
-            and tab.problems.append(f"console error: {message.text}")
-        ),
-    )
+    page.on("console", on_console)
     page.on("request", on_request)
     page.on("response", on_response)
     # Playwright turns file-chooser interception on lazily and can lose the race with the key press that opens

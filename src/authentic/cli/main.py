@@ -141,6 +141,7 @@ def _local_up(args: argparse.Namespace) -> int:
     record = args.state / RUNTIME_FILE
     record.write_text(json.dumps({"api_url": runtime.api_url, "pid": os.getpid(), "started": time.time()}))
     print(f"local runtime up. API: {runtime.api_url}")
+    print(f"  shopper's page: {runtime.api_url}/?brand={{brandId}}   (API document: docs/openapi.json)")
     print(f"  try: authentic train --brand acme --wait   (state in {args.state.resolve()})")
     print("  Ctrl-C stops it.", flush=True)
     try:

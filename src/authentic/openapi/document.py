@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 import authentic
 from authentic import keys, wiring
@@ -440,7 +440,9 @@ def _operation(route: wiring.Route, operation: Operation) -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     requests = {o.body for o in OPERATIONS.values() if o.body is not None}
     answers = {r.model for o in OPERATIONS.values() for r in o.replies.values()} | {m.Error}
-    pairs = [(model, "validation") for model in sorted(requests, key=lambda c: c.__name__)]
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (model, "validation") for model in sorted(requests, key=lambda c: c.__name__)
+    ]
     pairs += [(model, "serialization") for model in sorted(answers, key=lambda c: c.__name__)]
     _, top = models_json_schema(pairs, ref_template=_REF)
     schemas: dict[str, Any] = top.get("$defs", {})
