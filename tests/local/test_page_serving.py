@@ -24,7 +24,7 @@ def client() -> Any:
 
 
 def test_the_page_is_the_repositorys_web_folder() -> None:
-    assert WEB == Path(__file__).resolve().parents[2] / "web"
+    assert Path(__file__).resolve().parents[2] / "web" == WEB
     assert {"index.html", "app.js", "style.css", "config.js"} <= {p.name for p in WEB.iterdir()}
 
 

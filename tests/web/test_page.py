@@ -479,9 +479,10 @@ def test_axe_finds_no_serious_violation_in_any_state(tab: Tab, tmp_path: Path) -
     check("idle")
     tab.open("")
     check("no-brand")
-    for kind, seed in (("genuine", 31), ("counterfeit", 32)):
+    products: list[tuple[shapes.Kind, int]] = [("genuine", 31), ("counterfeit", 32)]
+    for kind, seed in products:
         tab.open()
-        photo, _ = product_photo(tmp_path, kind, seed=seed)  # type: ignore[arg-type]
+        photo, _ = product_photo(tmp_path, kind, seed=seed)
         tab.choose(photo)
         check(kind)
     tab.open()
