@@ -52,9 +52,14 @@ BRAND = "acme"
 MIN_PIXELS = 7_500_000
 REPETITIONS = 2
 KBIT = 1000 / 8  # bytes per second in one kbit/s
-PHONE = {"offline": False, "latency": 70, "uploadThroughput": 6000 * KBIT, "downloadThroughput": 20000 * KBIT}
-LOOPBACK = {"offline": False, "latency": 0, "uploadThroughput": -1, "downloadThroughput": -1}
-NETWORKS = {"phone": PHONE, "loopback": LOOPBACK}
+PHONE: dict[str, Any] = {
+    "offline": False,
+    "latency": 70,
+    "uploadThroughput": 6000 * KBIT,
+    "downloadThroughput": 20000 * KBIT,
+}
+LOOPBACK: dict[str, Any] = {"offline": False, "latency": 0, "uploadThroughput": -1, "downloadThroughput": -1}
+NETWORKS: dict[str, dict[str, Any]] = {"phone": PHONE, "loopback": LOOPBACK}
 CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
 # The inverse of the transpose that makes each Exif orientation upright (Pillow's ImageOps.exif_transpose).
 _BACK = {
@@ -125,6 +130,7 @@ def _paint(original: Image.Image, kind: shapes.Kind, index: int, target: Path) -
     stored = upright.transpose(_BACK[orientation]) if orientation in _BACK else upright
     extra = {"icc_profile": original.info["icc_profile"]} if original.info.get("icc_profile") else {}
     # The phone's own quantization tables and chroma subsampling: about the size and quality the phone wrote.
+    assert isinstance(original, JpegImagePlugin.JpegImageFile)
     tables = {"qtables": original.quantization, "subsampling": JpegImagePlugin.get_sampling(original)}
     stored.save(target, "JPEG", exif=original.info.get("exif", b""), **tables, **extra)
 
