@@ -75,7 +75,9 @@ class Shop:
         return self.runtime.api_url
 
 
-@pytest.fixture(scope="session")
+# Package scope: the runtime stops when the last test of tests/web has run, before any other test directory
+# starts a runtime of its own (a LocalRuntime sets the process's AWS environment; two at once would mix them).
+@pytest.fixture(scope="package")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     with LocalRuntime(tmp_path_factory.mktemp("shop")) as runtime:
         client = ApiClient(runtime.api_url)
@@ -130,6 +132,13 @@ class Tab:
             '#verdict[data-state="done"], #verdict[data-state="error"]', state="attached", timeout=timeout_ms
         )
         return self.verdict()
+
+    def press(self, button: str) -> dict[str, str]:
+        """Press a button that sends the photo again (retry, "check anyway"), and wait for the answer to that
+        upload: the error shown before the press must not be taken for its outcome."""
+        with self.page.expect_response(lambda response: re.search(r"/verify(\?|$)", response.url) is not None):
+            self.page.click(button)
+        return self.settle()
 
     def verdict(self) -> dict[str, str]:
         data: dict[str, str] = self.page.eval_on_selector("#verdict", "e => ({...e.dataset})")

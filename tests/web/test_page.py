@@ -310,8 +310,7 @@ def test_when_throttled_twice_the_shopper_retries_by_hand(tab: Tab, tmp_path: Pa
         time.sleep(1.5)
         assert len(uploads(seen)) == 2, "one automatic retry only"
         tab.shot("429-by-hand")
-        tab.page.click("#retry")
-        assert tab.settle() == {"state": "done", "verdict": "genuine"}
+        assert tab.press("#retry") == {"state": "done", "verdict": "genuine"}
     assert [s.status for s in uploads(seen)] == [429, 429, 200]
 
 
@@ -323,8 +322,7 @@ def test_a_network_error_offers_a_retry(tab: Tab, tmp_path: Path) -> None:
     assert "connection" in tab.text("#summary") and tab.page.is_visible("#retry")
     tab.shot("network-error")
     tab.page.context.set_offline(False)
-    tab.page.click("#retry")
-    assert tab.settle() == {"state": "done", "verdict": "genuine"}
+    assert tab.press("#retry") == {"state": "done", "verdict": "genuine"}
 
 
 def test_a_photo_too_large_for_the_api_can_be_sent_smaller(tab: Tab, tmp_path: Path) -> None:
@@ -335,8 +333,7 @@ def test_a_photo_too_large_for_the_api_can_be_sent_smaller(tab: Tab, tmp_path: P
         assert tab.choose(photo) == {"state": "error", "error": "too-large"}
         assert tab.text("#retry") == "Send a smaller copy"
         tab.shot("413")
-        tab.page.click("#retry")
-        assert tab.settle() == {"state": "done", "verdict": "genuine"}
+        assert tab.press("#retry") == {"state": "done", "verdict": "genuine"}
     first, second = uploads(seen)
     assert max(uploaded_image(second).size) == 1024 and len(second.body) < len(first.body)
 
@@ -360,8 +357,7 @@ def test_a_poor_photo_gets_advice_at_once_and_no_upload(tab: Tab, tmp_path: Path
         marks = tab.marks()
         assert marks["error"] < 300, marks  # the advice, from choosing the file
         if code != "too-small":  # a false alarm can be overridden
-            tab.page.click("#anyway")
-            assert tab.settle()["state"] == "done"
+            assert tab.press("#anyway")["state"] == "done"
             assert len(uploads(seen)) == 1
 
 
