@@ -435,6 +435,7 @@
     if (upload && upload.preview) showPhoto();
     else {  // e.g. HEIC sent as it is: no preview to draw on; the list below still says what was found
       E.shot.parentNode.hidden = true;
+      E.found.parentNode.hidden = false;
       E.summary.appendChild(document.createTextNode(' (This browser cannot show this photo format, so there is no preview.)'));
       show(E.figure, true);
     }
@@ -444,6 +445,7 @@
   function showPhoto() {
     if (E.shot.getAttribute('src') !== upload.url) E.shot.src = upload.url;
     E.shot.parentNode.hidden = false;
+    E.found.parentNode.hidden = !E.found.children.length;  // "What we found" only with an answer
     show(E.figure, true);
   }
 
