@@ -101,3 +101,10 @@ def test_summary_of_an_empty_brand(moto_aws: Provisioned) -> None:
     assert status == 200
     assert body["images"] == 0
     assert body["counts"] == {"accepted": 0, "rejected": 0, "pending": 0, "stale": 0}
+
+
+def test_a_path_parameter_no_id_can_hold_gets_a_400_in_the_apis_shape(moto_aws: Provisioned) -> None:
+    """API Gateway passes such a path (decoded) to the function; the resolver cannot match it to the route."""
+    status, body = call("GET", "\x84")
+    assert status == 400
+    assert body["error"] == "invalid_input" and "path parameter" in body["message"]
