@@ -9,7 +9,7 @@ Layers, top to bottom (a layer imports only from those below it; `pyproject.toml
 - `aws`: the client factory, the ports the domain is typed on, and the boto3 adapters.
 - `annotations`, then `media`: annotations and photos, no AWS.
 - the top-level modules: `errors`, `contracts` (values every part agrees on), `settings`, `keys` (object key
-  layout), `wiring` (functions, routes, events) and `page` (what serves the shopper's page, `web/`, agrees on).
+  layout) and `wiring` (functions, routes, events).
 """
 
 __version__ = "0.1.0"

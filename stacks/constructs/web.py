@@ -7,7 +7,7 @@ also routes `POST /verify` to the REST API, so the page and the route it calls s
 - Viewers are redirected to HTTPS. The distribution uses CloudFront's default certificate (`*.cloudfront.net`):
   no domain or certificate is needed to deploy, and CloudFront then negotiates TLS 1.0 and up with viewers;
   a custom domain with an ACM certificate would allow a TLS 1.2-only policy.
-- Every answer carries the page's security headers (`authentic.page`: CSP, HSTS, nosniff, frame and referrer
+- Every answer carries the page's security headers (`authentic.contracts.PAGE_*`: CSP, HSTS, nosniff, frame and referrer
   policies), from one response-headers policy. Access logs go to a log bucket of this construct.
 - `/01/...` (GS1 Digital Link URIs carrying a GTIN) is rewritten to `/index.html` by a CloudFront Function, so a
   brand can print one URI on its packaging; `/` serves `index.html`.
@@ -31,7 +31,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from authentic import page
+from authentic import contracts
 from stacks.constructs.nag import acknowledge, acknowledge_wildcard_resources
 
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
@@ -85,8 +85,8 @@ class ShopperPage(Construct):
         source: Path = WEB_ROOT,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not (source / page.INDEX).is_file():
-            raise FileNotFoundError(f"the shopper's page is missing: no {page.INDEX} in {source}")
+        if not (source / contracts.PAGE_INDEX).is_file():
+            raise FileNotFoundError(f"the shopper's page is missing: no {contracts.PAGE_INDEX} in {source}")
 
         # CloudFront's standard logs are delivered with an ACL, so this bucket takes object-writer ownership.
         self.logs = s3.Bucket(
@@ -120,26 +120,28 @@ class ShopperPage(Construct):
             comment="The shopper's page: CSP (own origin only), HSTS, nosniff, no framing, no referrer",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=page.CONTENT_SECURITY_POLICY, override=True
+                    content_security_policy=contracts.PAGE_CONTENT_SECURITY_POLICY, override=True
                 ),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=cdk.Duration.seconds(page.HSTS_SECONDS),
+                    access_control_max_age=cdk.Duration.seconds(contracts.PAGE_HSTS_SECONDS),
                     include_subdomains=True,
                     override=True,
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption[page.FRAME_OPTIONS], override=True
+                    frame_option=cloudfront.HeadersFrameOption[contracts.PAGE_FRAME_OPTIONS], override=True
                 ),
                 referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy[page.REFERRER_POLICY.upper().replace("-", "_")],
+                    referrer_policy=cloudfront.HeadersReferrerPolicy[
+                        contracts.PAGE_REFERRER_POLICY.upper().replace("-", "_")
+                    ],
                     override=True,
                 ),
             ),
             custom_headers_behavior=cloudfront.ResponseCustomHeadersBehavior(
                 custom_headers=[
                     cloudfront.ResponseCustomHeader(
-                        header="Permissions-Policy", value=page.PERMISSIONS_POLICY, override=True
+                        header="Permissions-Policy", value=contracts.PAGE_PERMISSIONS_POLICY, override=True
                     )
                 ]
             ),
@@ -157,7 +159,7 @@ class ShopperPage(Construct):
             self,
             "Distribution",
             comment="authentic: the shopper's page and POST /verify",
-            default_root_object=page.INDEX,
+            default_root_object=contracts.PAGE_INDEX,
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -199,7 +201,7 @@ class ShopperPage(Construct):
             destination_bucket=self.bucket,
             distribution=self.distribution,
             distribution_paths=["/*"],
-            cache_control=[s3deploy.CacheControl.from_string(page.CACHE_CONTROL)],
+            cache_control=[s3deploy.CacheControl.from_string(contracts.PAGE_CACHE_CONTROL)],
             prune=True,
             memory_limit=256,
         )
@@ -235,13 +237,13 @@ def _assets_objects(stack: cdk.Stack) -> str:
 
 def deep_link_function() -> str:
     """A CloudFront Function (cloudfront-js-2.0) that answers the page's deep links with its index."""
-    prefixes = ", ".join(f"'{prefix}'" for prefix in page.DEEP_LINK_PREFIXES)
+    prefixes = ", ".join(f"'{prefix}'" for prefix in contracts.PAGE_DEEP_LINK_PREFIXES)
     return (
         "function handler(event) {\n"
         "  var request = event.request;\n"
         f"  var prefixes = [{prefixes}];\n"
         "  for (var i = 0; i < prefixes.length; i++) {\n"
-        f"    if (request.uri.indexOf(prefixes[i]) === 0) {{ request.uri = '/{page.INDEX}'; break; }}\n"
+        f"    if (request.uri.indexOf(prefixes[i]) === 0) {{ request.uri = '/{contracts.PAGE_INDEX}'; break; }}\n"
         "  }\n"
         "  return request;\n"
         "}\n"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from authentic import page
+from authentic import contracts
 from stacks.constructs.api import STAGE_NAME
 from stacks.constructs.web import VERIFY_PATH, WEB_ROOT, deep_link_function
 from tests.infra.infra_support import CDK_HANDLERS, as_list, flat, resources
@@ -96,7 +96,7 @@ def test_viewers_get_https_the_index_and_the_page_for_digital_links(tpl: dict[st
     assert default["ViewerProtocolPolicy"] == "redirect-to-https"
     assert default["AllowedMethods"] == ["GET", "HEAD"]
     assert default["CachePolicyId"] == CACHING_OPTIMIZED
-    assert config["DefaultRootObject"] == page.INDEX
+    assert config["DefaultRootObject"] == contracts.PAGE_INDEX
     function_id, function = one(tpl, "AWS::CloudFront::Function")
     assert default["FunctionAssociations"] == [
         {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [function_id, "FunctionARN"]}}
@@ -128,20 +128,23 @@ def test_every_answer_carries_the_pages_security_headers(tpl: dict[str, Any]) ->
     config = policy["Properties"]["ResponseHeadersPolicyConfig"]
     security = config["SecurityHeadersConfig"]
     assert security["ContentSecurityPolicy"] == {
-        "ContentSecurityPolicy": page.CONTENT_SECURITY_POLICY,
+        "ContentSecurityPolicy": contracts.PAGE_CONTENT_SECURITY_POLICY,
         "Override": True,
     }
-    assert "connect-src 'self'" in page.CONTENT_SECURITY_POLICY and "default-src 'none'" in page.CONTENT_SECURITY_POLICY
+    assert (
+        "connect-src 'self'" in contracts.PAGE_CONTENT_SECURITY_POLICY
+        and "default-src 'none'" in contracts.PAGE_CONTENT_SECURITY_POLICY
+    )
     assert security["StrictTransportSecurity"] == {
-        "AccessControlMaxAgeSec": page.HSTS_SECONDS,
+        "AccessControlMaxAgeSec": contracts.PAGE_HSTS_SECONDS,
         "IncludeSubdomains": True,
         "Override": True,
     }
     assert security["ContentTypeOptions"] == {"Override": True}
-    assert security["FrameOptions"] == {"FrameOption": page.FRAME_OPTIONS, "Override": True}
-    assert security["ReferrerPolicy"] == {"ReferrerPolicy": page.REFERRER_POLICY, "Override": True}
+    assert security["FrameOptions"] == {"FrameOption": contracts.PAGE_FRAME_OPTIONS, "Override": True}
+    assert security["ReferrerPolicy"] == {"ReferrerPolicy": contracts.PAGE_REFERRER_POLICY, "Override": True}
     assert config["CustomHeadersConfig"]["Items"] == [
-        {"Header": "Permissions-Policy", "Value": page.PERMISSIONS_POLICY, "Override": True}
+        {"Header": "Permissions-Policy", "Value": contracts.PAGE_PERMISSIONS_POLICY, "Override": True}
     ]
     behaviours = [distribution(tpl)["DefaultCacheBehavior"], *distribution(tpl)["CacheBehaviors"]]
     assert all(b["ResponseHeadersPolicyId"] == {"Ref": policy_id} for b in behaviours)
@@ -191,7 +194,7 @@ def test_web_folder_is_deployed_with_no_cache_and_an_invalidation(tpl: dict[str,
     assert props["DistributionId"] == {"Ref": distribution_id}
     assert props["DistributionPaths"] == ["/*"]
     assert props["Prune"] is True
-    assert props["SystemMetadata"] == {"cache-control": page.CACHE_CONTROL}
+    assert props["SystemMetadata"] == {"cache-control": contracts.PAGE_CACHE_CONTROL}
     # The asset is web/ as it is (a zip, no bundling): every page file is in the staged copy.
     (key,) = as_list(props["SourceObjectKeys"])
     staged = synth.outdir / f"asset.{key.removesuffix('.zip')}"

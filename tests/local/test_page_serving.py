@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from authentic import keys, page
+from authentic import contracts, keys
 from authentic.local import web
 from authentic.local.gateway import Functions, create_gateway
 from tests.support.scenes import TestClient
@@ -33,7 +33,7 @@ def test_the_index_answers_the_root_and_digital_links(client: Any, path: str) ->
     answer = client.get(path)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "text/html; charset=utf-8"
-    assert answer.text == (WEB / page.INDEX).read_text(encoding="utf-8")
+    assert answer.text == (WEB / contracts.PAGE_INDEX).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -47,9 +47,9 @@ def test_the_index_answers_the_root_and_digital_links(client: Any, path: str) ->
 def test_every_file_carries_the_pages_headers(client: Any, path: str, content_type: str) -> None:
     answer = client.get(path)
     assert answer.status_code == 200 and answer.headers["content-type"] == content_type
-    for name, value in page.security_headers().items():
+    for name, value in contracts.PAGE_SECURITY_HEADERS.items():
         assert answer.headers[name] == value, name
-    assert answer.headers["cache-control"] == page.CACHE_CONTROL
+    assert answer.headers["cache-control"] == contracts.PAGE_CACHE_CONTROL
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_the_page_uses_the_apis_brand_id_rule() -> None:
 
 
 def test_the_page_loads_only_its_own_files_and_no_inline_script() -> None:
-    html = (WEB / page.INDEX).read_text(encoding="utf-8")
+    html = (WEB / contracts.PAGE_INDEX).read_text(encoding="utf-8")
     sources = re.findall(r'(?:src|href)="([^"#]+)"', html)
     assert sorted(sources) == ["/app.js", "/config.js", "/style.css", "data:,"]  # root-absolute: works at /01/...
     assert "<script>" not in html and " style=" not in html and "onclick" not in html

@@ -1,6 +1,6 @@
 """The shopper's page on the local gateway, served as CloudFront serves it in AWS: the files of `web/` at `/`
 (`index.html` for `/`), `index.html` again for GS1 Digital Link paths (`/01/{gtin}/...`), and the same security
-headers (`authentic.page`). Files are read on each request, so an edit shows on the next reload (a new file
+headers (`authentic.contracts.PAGE_*`). Files are read on each request, so an edit shows on the next reload (a new file
 needs a restart)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import authentic
-from authentic import page
+from authentic import contracts
 
 # web/ beside src/ in the repository (an editable install, as `make` does, finds it).
 DEFAULT_ROOT = Path(authentic.__file__).resolve().parents[2] / "web"
@@ -34,9 +34,9 @@ def page_routes(root: Path = DEFAULT_ROOT) -> list[Route]:
     """The routes that serve the page from `root`: one per file it holds, so a path that is not the page's (an
     API path with another method, say) is never answered with a page file; none when the folder is missing (a
     non-editable install)."""
-    if not (root / page.INDEX).is_file():
+    if not (root / contracts.PAGE_INDEX).is_file():
         return []
-    headers = {**page.security_headers(), "Cache-Control": page.CACHE_CONTROL}
+    headers = {**contracts.PAGE_SECURITY_HEADERS, "Cache-Control": contracts.PAGE_CACHE_CONTROL}
 
     def serving(name: str) -> Callable[[Request], Awaitable[Response]]:
         path = root / name
@@ -48,11 +48,11 @@ def page_routes(root: Path = DEFAULT_ROOT) -> list[Route]:
 
         return serve
 
-    index = serving(page.INDEX)
+    index = serving(contracts.PAGE_INDEX)
     routes = [Route("/", index, methods=["GET"], name=f"{ROUTE_PREFIX}/")]
     routes += [
         Route(f"{prefix}{{rest:path}}", index, methods=["GET"], name=f"{ROUTE_PREFIX}{prefix}")
-        for prefix in page.DEEP_LINK_PREFIXES
+        for prefix in contracts.PAGE_DEEP_LINK_PREFIXES
     ]
     files = sorted(p.name for p in root.iterdir() if p.is_file() and p.suffix in _CONTENT_TYPES)
     routes += [Route(f"/{name}", serving(name), methods=["GET"], name=f"{ROUTE_PREFIX}/{name}") for name in files]
