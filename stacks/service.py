@@ -26,6 +26,7 @@ from stacks.constructs.lambdas import Functions
 from stacks.constructs.orchestration import Orchestration
 from stacks.constructs.training import TrainingImage
 from stacks.constructs.verify import Verify
+from stacks.constructs.web import ShopperPage
 from stacks.stateful import StatefulStack
 
 
@@ -154,5 +155,10 @@ class ServiceStack(cdk.Stack):
         self.training = training
         self.hosting = hosting
 
+        self.page = ShopperPage(
+            self, "ShopperPage", api=self.api.rest_api, log_retention_days=config.access_log_retention_days
+        )
+
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API (stage included)")
+        cdk.CfnOutput(self, "PageUrl", value=self.page.url, description="The shopper's page: add ?brand={brandId}")
         cdk.CfnOutput(self, "EndpointName", value=hosting.endpoint_name, description="Multi-model endpoint")

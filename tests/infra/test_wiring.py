@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from authentic import wiring
-from tests.infra.infra_support import flat, resources
+from tests.infra.infra_support import flat, resources, wired_functions
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def function_names_by_id(tpl: dict[str, Any]) -> dict[str, str]:
     """Logical id → wiring name, matched by handler string."""
     by_handler = {f.handler: f.name for f in wiring.FUNCTIONS}
     out: dict[str, str] = {}
-    for lid, res in resources(tpl, "AWS::Lambda::Function").items():
+    for lid, res in wired_functions(tpl).items():
         handler = res["Properties"].get("Handler")
         assert handler in by_handler, f"{lid} runs {handler!r}, which is not in wiring.FUNCTIONS"
         out[lid] = by_handler[handler]

@@ -134,3 +134,10 @@ def test_an_uploader_asks_for_its_own_pairs_outcomes(moto_aws: Provisioned, app_
     assert body["pairs"][2]["reason"] == "the JPEG is truncated"
     assert call("GET", "acme", query={"pairs": "not-a-pair"})[0] == 400
     assert call("GET", "acme", query={"pairs": ",".join(uuid.uuid4().hex for _ in range(101))})[0] == 400
+
+
+def test_a_path_parameter_no_id_can_hold_gets_a_400_in_the_apis_shape(moto_aws: Provisioned) -> None:
+    """API Gateway passes such a path (decoded) to the function; the resolver cannot match it to the route."""
+    status, body = call("GET", "\x84")
+    assert status == 400
+    assert body["error"] == "invalid_input" and "path parameter" in body["message"]

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from authentic import wiring
 from authentic.api.rest import RestHandler
+from authentic.local import web
 from authentic.local.functions import Functions
 from authentic.local.gateway import create_gateway
 from authentic.local.runtime import consumer
@@ -30,10 +31,13 @@ def test_the_local_gateway_serves_every_wired_route_and_no_other() -> None:
     served = {
         (method, route.path)
         for route in app.routes
-        if isinstance(route, Route)
+        if isinstance(route, Route) and not route.name.startswith(web.ROUTE_PREFIX)
         for method in (route.methods or set()) - {"HEAD"}
     }
-    assert served == {(r.method, r.path) for r in wiring.ROUTES} | {("GET", "/routes")}  # + the local route list
+    assert served == {(r.method, r.path) for r in wiring.ROUTES}
+    page = [route.path for route in app.routes if isinstance(route, Route) and route.name.startswith(web.ROUTE_PREFIX)]
+    assert page[:2] == ["/", "/01/{rest:path}"]
+    assert {"/index.html", "/app.js", "/style.css", "/config.js"} <= set(page)
 
 
 def test_the_local_runtime_delivers_every_wired_event_to_its_function() -> None:

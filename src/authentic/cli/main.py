@@ -153,6 +153,7 @@ def _local_up(args: argparse.Namespace) -> int:
     with os.fdopen(descriptor, "w") as out:
         json.dump({**runtime.describe(), "pid": os.getpid(), "started": time.time()}, out, indent=2)
     print(f"local runtime up. API: {runtime.api_url}")
+    print(f"  shopper's page: {runtime.api_url}/?brand={{brandId}}   (API document: docs/openapi.json)")
     print(f"  try: authentic train --brand acme --wait   (state in {args.state.resolve()})")
     print("  Ctrl-C stops it.", flush=True)
     try:

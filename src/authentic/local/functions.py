@@ -29,6 +29,9 @@ from authentic.local.iam.policies import ACCOUNT, REGION
 REQUEST_LIMIT = LAMBDA_PAYLOAD_LIMIT
 RESPONSE_LIMIT = LAMBDA_PAYLOAD_LIMIT + 100
 DEFAULT_CONCURRENCY = 10  # per function, where the wiring reserves none (the account's pool, scaled down)
+# Handlers are created one at a time: on Lambda each instance imports in its own process, here instances share one,
+# and two threads importing the same cycle of modules at once see a partially initialised module (ImportError).
+_INIT_LOCK = threading.Lock()
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -185,7 +188,8 @@ class Functions:
                 raise Throttled(f"Rate Exceeded: {name} is running {pool.existing} of {pool.limit} at once")
             pool.existing += 1
         try:
-            return create_handler(wiring.function(name))
+            with _INIT_LOCK:
+                return create_handler(wiring.function(name))
         except BaseException as exc:
             with self._lock:
                 pool.existing -= 1

@@ -28,6 +28,8 @@ from authentic.contracts import API_PAYLOAD_LIMIT
 from authentic.local.events import api_gateway_event
 from authentic.local.functions import Functions, InvocationError, RequestTooLarge, StillRunning, Throttled
 from authentic.local.iam.policies import ACCOUNT
+from authentic.local.tap import GatewayTap
+from authentic.local.web import page_routes
 
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's integration timeout
 BRAND_SERVER_ARN = f"arn:aws:iam::{ACCOUNT}:role/authentic-brand-server"
@@ -35,14 +37,19 @@ BRAND_SERVER_ARN = f"arn:aws:iam::{ACCOUNT}:role/authentic-brand-server"
 log = logging.getLogger(__name__)
 
 
-def create_gateway(functions: Functions) -> Starlette:
+def create_gateway(functions: Functions, tap: GatewayTap | None = None) -> Starlette:
+    """The wired API routes (seen by `tap`, when given), then the shopper's page at `/` (`authentic.local.web`)."""
+    tap = tap or GatewayTap()
     routes = [
-        Route(route.path, _endpoint(functions, route), methods=[route.method], name=f"{route.method} {route.path}")
+        Route(
+            route.path,
+            tap.wrap(route.method, route.path, _endpoint(functions, route)),
+            methods=[route.method],
+            name=f"{route.method} {route.path}",
+        )
         for route in wiring.ROUTES
     ]
-    app = Starlette(routes=routes)
-    app.add_route("/routes", _routes, methods=["GET"])
-    return app
+    return Starlette(routes=[*routes, *page_routes()])
 
 
 def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], Any]:
@@ -109,7 +116,3 @@ def _proxy_response(result: Any) -> Response:
         if key.lower() != "content-length" and values:
             headers[key] = str(values[-1])
     return Response(content, status_code=int(result.get("statusCode", 200)), headers=headers)
-
-
-async def _routes(request: Request) -> Response:
-    return JSONResponse({"routes": [{"method": r.method, "path": r.path, "auth": r.auth.value} for r in wiring.ROUTES]})

@@ -24,6 +24,7 @@ import os
 import socket
 import threading
 import time
+import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from authentic.local.iam.enforcer import Enforcer
 from authentic.local.iam.evaluator import evaluator
 from authentic.local.iam.policies import ACCOUNT, REGION, Assembly
 from authentic.local.provision import Provisioned, provision
+from authentic.local.tap import GatewayTap
 from authentic.local.trainer import LocalJob
 from authentic.settings import Settings
 
@@ -103,6 +105,7 @@ class LocalRuntime:
         self._busy_lock = threading.Lock()
         self._saved_env: dict[str, str | None] = {}
         self.functions = Functions()
+        self.tap = GatewayTap()  # what tests see of the API's requests, and the faults they inject
         self.jobs_ended: list[LocalJob] = []
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -116,6 +119,11 @@ class LocalRuntime:
         fidelity.apply()  # what AWS refuses and moto lets through, refused here too
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self._moto.start()
+        # moto's backends live in the process, not in the server: a runtime started after another in the same
+        # process (tests) would find the earlier one's users, tables and buckets. Each runtime starts empty.
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST"), timeout=30
+        ).close()
         self.settings = Settings(**{**LOCAL_NAMES, "endpoint_name": ENDPOINT_NAME, **self.overrides})
         sagemaker_port = free_port()
         self.aws_endpoint_url = f"http://127.0.0.1:{moto_port}"
@@ -263,7 +271,7 @@ class LocalRuntime:
         self._servers.append(BackgroundServer(self.sagemaker.app, port=port).start())
 
     def _start_gateway(self) -> None:
-        self._gateway = BackgroundServer(create_gateway(self.functions), port=self.api_port).start()
+        self._gateway = BackgroundServer(create_gateway(self.functions, self.tap), port=self.api_port).start()
         self._servers.append(self._gateway)
 
     def _spawn(self, target: Any, name: str) -> None:
