@@ -19,6 +19,7 @@ from authentic.aws.ports import (
     BrandPolicy,
     ClassRule,
     Contribution,
+    DatasetEntry,
     DatasetSummary,
     JobEnd,
     JobRecord,
@@ -99,6 +100,14 @@ class FakeObjectStore:
             version = f"v{next(self._versions)}"
             self.objects.setdefault((bucket, key), []).append((version, bytes(body), content_type))
         return ObjectInfo(bucket, key, len(body), version, content_type)
+
+    def put_if_absent(self, bucket: str, key: str, body: bytes, *, content_type: str) -> bool:
+        self._bucket(bucket)
+        with self._lock:
+            if self.objects.get((bucket, key)):
+                return False
+            self.objects[(bucket, key)] = [(f"v{next(self._versions)}", bytes(body), content_type)]
+        return True
 
     def copy(
         self, source_bucket: str, source_key: str, bucket: str, key: str, *, source_version: str | None = None
@@ -202,6 +211,7 @@ class FakeDatasetRecords:
                 problems=tuple(dict(p) for p in outcome.problems),
                 contribution=outcome.contribution,
                 files=outcome.files,
+                revision=current.revision + 1,
             )
             return True
 
@@ -210,6 +220,13 @@ class FakeDatasetRecords:
 
     def pairs(self, brand_id: str) -> list[PairRecord]:
         return [pair for (brand, _), pair in sorted(self.pairs_by_key.items()) if brand == brand_id]
+
+    def entries(self, brand_id: str) -> list[DatasetEntry]:
+        return [
+            DatasetEntry(p.pair_id, p.files.image_key, p.files.annotation_key, dict(p.contribution.class_boxes))
+            for p in self.pairs(brand_id)
+            if p.status == "accepted"
+        ]
 
     def record_unscoped(self, key: str, reason: str) -> None:
         self.unscoped[key] = reason
