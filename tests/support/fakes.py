@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from authentic.aws.ports import (
     BrandPolicy,
@@ -26,6 +26,7 @@ from authentic.aws.ports import (
     JobStart,
     LivePointer,
     ObjectInfo,
+    ObjectStore,
     Outcome,
     PairRecord,
     PromotionEntry,
@@ -137,6 +138,32 @@ class FakeObjectStore:
             "url": f"https://{bucket}.s3.amazonaws.com/",
             "fields": {"key": key, "Content-Type": content_type, "policy": f"max={max_bytes};expires={expires_in}"},
         }
+
+
+class CountingObjectStore:
+    """Any object store, with every call it is asked recorded as (method, positional arguments): how many S3
+    calls a piece of domain code makes, whatever the data's size."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, args))
+            return method(*args, **kwargs)
+
+        return counted
+
+    def written(self) -> list[str]:
+        """The keys written (put, or copied to), in order."""
+        destination = {"put": 1, "put_if_absent": 1, "copy": 3}
+        return [str(args[destination[name]]) for name, args in self.calls if name in destination]
+
+    def as_store(self) -> ObjectStore:
+        return cast(ObjectStore, self)
 
 
 class FakeDatasetRecords:
