@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from authentic.aws.clients import client
 from authentic.contracts import MODEL_FILE
-from authentic.local.trainer import LocalJob, run_job
+from authentic.local.trainer import LocalJob, check_channels, run_job
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,10 @@ class LocalSageMaker:
 
     def _create_training_job(self, body: dict[str, Any]) -> Response:
         name = str(body.get("TrainingJobName", ""))
+        try:
+            check_channels(body)
+        except ValueError as exc:
+            return _error(400, "ValidationException", str(exc))
         with self._lock:
             if name in self.jobs:
                 return _error(
