@@ -56,6 +56,7 @@ class LocalRuntime:
     api_port: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
     quiet: bool = True
+    s3_latency_ms: float = 0.0  # each S3 call waits this long, as S3's would (`moto_server.MotoServer`)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -69,14 +70,13 @@ class LocalRuntime:
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> LocalRuntime:
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+        from authentic.local.moto_server import MotoServer  # noqa: PLC0415
 
         self.root.mkdir(parents=True, exist_ok=True)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         moto_port = free_port()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-        self._moto.start()
+        self._moto = MotoServer(port=moto_port, s3_latency_seconds=self.s3_latency_ms / 1000).start()
         self.settings = Settings(
             uploads_bucket="authentic-uploads",
             dataset_bucket="authentic-dataset",
@@ -143,6 +143,11 @@ class LocalRuntime:
     @property
     def api_url(self) -> str:
         return str(self._gateway.url)
+
+    @property
+    def s3_requests(self) -> int:
+        """S3 requests moto has served."""
+        return self._moto.s3_requests
 
     # -- parts ----------------------------------------------------------------------------------------------
     def _set_env(self, values: dict[str, str]) -> None:
