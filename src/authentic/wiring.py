@@ -13,6 +13,10 @@ from typing import Any
 
 from authentic.contracts import JOB_END_STATES, PHOTO_MEDIA_TYPES
 
+# API Gateway's REST integration timeout: a function wired to a route must answer within it, so its own timeout
+# is at most this (a longer one would run on after the caller got a 504). Long work leaves the request path.
+API_TIMEOUT_SECONDS = 29
+
 
 class Auth(Enum):
     IAM = "iam"  # SigV4: the brand web server
@@ -26,7 +30,7 @@ class Function:
     name: str
     handler: str  # module.attribute inside the Lambda asset
     description: str
-    timeout_seconds: int = 30
+    timeout_seconds: int = API_TIMEOUT_SECONDS
     memory_mb: int = 512
 
     @property
@@ -67,7 +71,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "training",
         "lambdas.training.handler",
         "Checks and freezes a brand's dataset, starts training, manages model versions and policy",
-        timeout_seconds=300,
+        timeout_seconds=API_TIMEOUT_SECONDS,
         memory_mb=1024,
     ),
     Function(
@@ -81,7 +85,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "verify",
         "lambdas.verify.handler",
         "Answers a shopper's photo with a verdict",
-        timeout_seconds=29,
+        timeout_seconds=API_TIMEOUT_SECONDS,
         memory_mb=1536,
     ),
 )

@@ -7,7 +7,8 @@ not rebuild the image. `pretrained_weights_url`, when set, becomes the build arg
 pretrained weights into the image; without it jobs train from the model YAML.
 
 Role (assumed by SageMaker, passed by the training function):
-- read only the training snapshots of the dataset bucket (`snapshots/*`: objects, and listing under it);
+- read only what a job's ManifestFile channel names in the dataset bucket: the manifests (`*/manifests/*`) and
+  the immutable objects (`*/objects/*`); no listing, which a ManifestFile channel does not need;
 - write only the artifacts bucket (model.tar.gz and checkpoints), and read back only its checkpoints so a
   spot-interrupted job can resume;
 - pull its own image repository (`ecr:GetAuthorizationToken` has no resource scoping in IAM);
@@ -24,12 +25,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from authentic import keys
 from stacks.constructs.nag import allow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "containers/training/Dockerfile"
 WEIGHTS_BUILD_ARG = "PRETRAINED_WEIGHTS_URL"
-DATASET_PREFIX = "snapshots/"  # authentic.layout.snapshot_prefix: snapshots/{brand}/{manifest}/
+# What a ManifestFile channel reads (authentic.keys): {brand}/manifests/* and {brand}/objects/*.
+CHANNEL_KEYS = tuple(keys.dataset_prefix("*") + f"{folder}/*" for folder in (keys.MANIFESTS, keys.OBJECTS))
 CHECKPOINTS_PATTERN = "*/checkpoints/*"  # the orchestration's CheckpointConfig: {brand}/checkpoints/{job}/
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -78,7 +81,7 @@ class TrainingImage(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description="SageMaker training jobs: read dataset snapshots, write model artifacts",
+            description="SageMaker training jobs: read frozen datasets, write model artifacts",
         )
         self._grant_data(dataset_bucket, artifacts_bucket)
         self._grant_image()
@@ -88,14 +91,9 @@ class TrainingImage(Construct):
         allow(
             self.role,
             actions=["s3:GetObject"],
-            resources=[dataset.arn_for_objects(f"{DATASET_PREFIX}*")],
-            wildcard_reason="Training reads only the training channel: the snapshots prefix of the dataset bucket.",
-        )
-        allow(
-            self.role,
-            actions=["s3:ListBucket"],
-            resources=[dataset.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{DATASET_PREFIX}*"]}},
+            resources=[dataset.arn_for_objects(pattern) for pattern in CHANNEL_KEYS],
+            wildcard_reason="Training reads only its channel: the ManifestFile and manifest ({brand}/manifests/*) "
+            "and the immutable objects they name ({brand}/objects/*), whose keys are content hashes.",
         )
         allow(
             self.role,
