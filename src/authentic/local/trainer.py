@@ -19,9 +19,8 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -147,10 +146,20 @@ def download_channels(request: dict[str, Any], data_dir: Path) -> dict[str, Any]
             bucket, objects = _manifest_objects(s3, bucket, key)
         else:
             objects = _prefix_objects(s3, bucket, key)
-        paths = [data_dir / name / path for _, path in objects]
-        with ThreadPoolExecutor(_DOWNLOAD_THREADS) as pool:
-            list(pool.map(partial(_download, s3, bucket), [key for key, _ in objects], paths))
+        _download_all(s3, bucket, [(key, data_dir / name / path) for key, path in objects])
     return config
+
+
+def _download_all(s3: Any, bucket: str, objects: list[tuple[str, Path]]) -> None:
+    """Download in parallel, as SageMaker does; the first object that cannot be read fails the job at once."""
+    with ThreadPoolExecutor(_DOWNLOAD_THREADS) as pool:
+        futures = [pool.submit(_download, s3, bucket, key, path) for key, path in objects]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _split(uri: str) -> tuple[str, str]:
