@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,9 @@ class ManifestItem:
     image: str  # path relative to the brand's prefix and the channel root, e.g. "objects/{sha256}.jpg"
     annotation: str  # e.g. "objects/{sha256}.json"
     sha256: str  # of the image bytes (its object's name): identical images share it
+
+    def to_json(self) -> dict[str, str]:
+        return {"pair_id": self.pair_id, "image": self.image, "annotation": self.annotation, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class Manifest:
             "schema": MANIFEST_SCHEMA,
             "brand_id": self.brand_id,
             "categories": [c.to_json() for c in self.categories],
-            "items": [asdict(i) for i in self.items],
+            "items": [i.to_json() for i in self.items],
             "counts": self.counts,
         }
 
