@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("ingest", "train", "verify", "mme", "shopper")
+BENCHMARKS = ("ingest", "train", "verify", "mme", "shopper", "freeze")
 
 
 def main(argv: list[str] | None = None) -> int:

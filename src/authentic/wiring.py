@@ -17,6 +17,10 @@ from typing import Any
 
 from authentic.contracts import JOB_END_STATES, PAYLOAD_TOO_LARGE_ERROR, PAYLOAD_TOO_LARGE_MESSAGE, PHOTO_MEDIA_TYPES
 
+# API Gateway's REST integration timeout: a function wired to a route must answer within it, so its own timeout
+# is at most this (a longer one would run on after the caller got a 504). Long work leaves the request path.
+API_TIMEOUT_SECONDS = 29
+
 
 class Auth(Enum):
     IAM = "iam"  # SigV4: the brand web server
@@ -30,7 +34,7 @@ class Function:
     name: str
     handler: str  # module.attribute inside the Lambda asset
     description: str
-    timeout_seconds: int = 29  # a function behind the API answers within API Gateway's 29 s
+    timeout_seconds: int = API_TIMEOUT_SECONDS
     memory_mb: int = 512
     # Concurrent executions set aside for (and capped at) this function; None: it shares the account's pool.
     reserved_concurrency: int | None = None
@@ -75,7 +79,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "training",
         "lambdas.training.handler",
         "Checks and freezes a brand's dataset, starts training, manages model versions and policy",
-        timeout_seconds=300,
+        timeout_seconds=API_TIMEOUT_SECONDS,
         memory_mb=1024,
     ),
     Function(
@@ -89,7 +93,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "verify",
         "lambdas.verify.handler",
         "Answers a shopper's photo with a verdict",
-        timeout_seconds=29,
+        timeout_seconds=API_TIMEOUT_SECONDS,
         memory_mb=1536,
         # The public route is throttled at 20 requests/s (burst 40) and one verify takes 0.3-1.5 s, so 50 covers
         # the stage's burst plus the brands' own calls; the cap keeps a flood of photos from taking the account's

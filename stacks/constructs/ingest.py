@@ -82,10 +82,7 @@ UPLOAD_KEYS = (
     keys.upload_image_key("*", "*"),  # {brand}/{pair}/image
     keys.upload_annotation_key("*", "*"),  # {brand}/{pair}/annotation.json
 )
-DATASET_PAIR_KEYS = (
-    keys.dataset_image_key("*", "*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/images/*
-    keys.dataset_annotation_key("*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/annotations/*
-)
+DATASET_OBJECT_KEYS = (keys.dataset_prefix("*") + f"{keys.OBJECTS}/*",)  # {brand}/objects/*
 
 
 class Ingest(Construct):
@@ -139,11 +136,10 @@ class Ingest(Construct):
         )
         allow(
             role,
-            actions=["s3:PutObject", "s3:DeleteObject"],
-            resources=_objects(self._dataset, *DATASET_PAIR_KEYS),
-            wildcard_reason="Ingest writes (and withdraws re-rejected) normalised pairs under each brand's "
-            "images/ and annotations/ prefixes of the dataset bucket; the bucket is versioned, so nothing "
-            "is lost by a delete.",
+            actions=["s3:PutObject"],
+            resources=_objects(self._dataset, *DATASET_OBJECT_KEYS),
+            wildcard_reason="Ingest creates each brand's immutable objects ({brand}/objects/{sha256}.*, "
+            "conditional writes that never overwrite); it deletes nothing.",
         )
         # Without ListBucket a missing key answers 403 instead of 404, and ingest tells them apart.
         allow(role, actions=["s3:ListBucket"], resources=[self._uploads.bucket_arn])

@@ -1,10 +1,10 @@
 """Training orchestration and model promotion.
 
-The training function (brand routes: start a job, poll it, list models, promote, the verdict policy) may:
-read the dataset and write only its manifests and training snapshots; create, describe and tag SageMaker training
-jobs named with this deployment's prefix, on the configured instance type only and with network isolation only;
-pass the training role, and only to SageMaker; copy a model artifact into the live-models bucket under a new key
-(manual promotion).
+The training function (brand routes: start a job, poll it, list models, promote, the verdict policy) may: write
+only the dataset's manifests (a freeze reads the table, not the bucket); create, describe and tag SageMaker
+training jobs named with this deployment's prefix, on the configured instance type only and with network isolation
+only; pass the training role, and only to SageMaker; copy a model artifact into the live-models bucket under a new
+key (manual promotion).
 
 The promotion function is triggered by an EventBridge rule on "SageMaker Training Job State Change" for this
 deployment's job-name prefix and the terminal states; it reads the artifact and copies it into the live-models
@@ -35,8 +35,7 @@ from stacks.constructs.storage import dead_letter_queue
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 
-MANIFEST_KEYS = keys.manifest_key("*", "*").rsplit("/", 1)[0] + "/*"  # {brand}/manifests/*
-SNAPSHOT_KEYS = keys.snapshot_prefix("*", "*").split("/", 1)[0] + "/*"  # snapshots/*
+MANIFEST_KEYS = keys.dataset_prefix("*") + f"{keys.MANIFESTS}/*"  # {brand}/manifests/*
 # SageMaker writes {brand}/{job}/output/model.tar.gz, and output.tar.gz beside it when the job wrote output data.
 ARTIFACT_KEYS = (f"*/output/{MODEL_ARTIFACT}", f"*/output/{OUTPUT_ARTIFACT}")
 LIVE_KEYS = "*/v*.tar.gz"  # keys.live_model_key: {brand}/v{version:05d}.tar.gz, never reused
@@ -80,18 +79,10 @@ class Orchestration(Construct):
         table.grant_read_write_data(training_function)
         allow(
             role,
-            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
-            resources=[dataset.arn_for_objects("*")],
-            wildcard_reason="Freezing a dataset reads any brand's images and annotations at exact versions; "
-            "the brand is a request parameter checked by the handler, so the read spans the dataset bucket.",
-        )
-        allow(role, actions=["s3:ListBucket", "s3:ListBucketVersions"], resources=[dataset.bucket_arn])
-        allow(
-            role,
-            actions=["s3:PutObject", "s3:PutObjectTagging"],
-            resources=[dataset.arn_for_objects(MANIFEST_KEYS), dataset.arn_for_objects(SNAPSHOT_KEYS)],
-            wildcard_reason="Training writes only frozen manifests ({brand}/manifests/*) and the training "
-            "channel materialised from them (snapshots/*); it cannot touch images or annotations.",
+            actions=["s3:PutObject"],
+            resources=[dataset.arn_for_objects(MANIFEST_KEYS)],
+            wildcard_reason="A freeze writes only a manifest and its SageMaker ManifestFile ({brand}/manifests/*); "
+            "it reads no object and cannot touch the images or annotations.",
         )
         allow(
             role,

@@ -7,7 +7,8 @@ not rebuild the image. `pretrained_weights_url`, when set, becomes the build arg
 pretrained weights into the image; without it jobs train from the model YAML.
 
 Role (assumed by SageMaker, passed by the training function):
-- read only the training snapshots of the dataset bucket (`snapshots/*`: objects, and listing under it);
+- read only what a job's ManifestFile channel names in the dataset bucket: the manifests (`*/manifests/*`) and
+  the immutable objects (`*/objects/*`); no listing, which a ManifestFile channel does not need;
 - write only this deployment's jobs' output and checkpoints in the artifacts bucket
   (`{brand}/{prefix}-*/output/*`, `{brand}/checkpoints/{prefix}-*/*`), and read back only checkpoints so a
   spot-interrupted job can resume. Not each job's own keys alone: every job runs with this one role, and IAM has
@@ -27,13 +28,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from authentic import keys
 from authentic import settings as defaults
 from stacks.constructs.nag import allow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "containers/training/Dockerfile"
 WEIGHTS_BUILD_ARG = "PRETRAINED_WEIGHTS_URL"
-DATASET_PREFIX = "snapshots/"  # authentic.layout.snapshot_prefix: snapshots/{brand}/{manifest}/
+# What a ManifestFile channel reads (authentic.keys): {brand}/manifests/* and {brand}/objects/*.
+CHANNEL_KEYS = tuple(keys.dataset_prefix("*") + f"{folder}/*" for folder in (keys.MANIFESTS, keys.OBJECTS))
 CHECKPOINTS_PATTERN = "*/checkpoints/*"  # the orchestration's CheckpointConfig: {brand}/checkpoints/{job}/
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -91,7 +94,7 @@ class TrainingImage(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description="SageMaker training jobs: read dataset snapshots, write model artifacts",
+            description="SageMaker training jobs: read frozen datasets, write model artifacts",
         )
         self.job_prefix = job_prefix
         self._grant_data(dataset_bucket, artifacts_bucket)
@@ -102,14 +105,9 @@ class TrainingImage(Construct):
         allow(
             self.role,
             actions=["s3:GetObject"],
-            resources=[dataset.arn_for_objects(f"{DATASET_PREFIX}*")],
-            wildcard_reason="Training reads only the training channel: the snapshots prefix of the dataset bucket.",
-        )
-        allow(
-            self.role,
-            actions=["s3:ListBucket"],
-            resources=[dataset.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{DATASET_PREFIX}*"]}},
+            resources=[dataset.arn_for_objects(pattern) for pattern in CHANNEL_KEYS],
+            wildcard_reason="Training reads only its channel: the ManifestFile and manifest ({brand}/manifests/*) "
+            "and the immutable objects they name ({brand}/objects/*), whose keys are content hashes.",
         )
         # One role for every job of the deployment: IAM cannot tell which job writes, so this is the deployment's
         # jobs' output and checkpoints, not one job's (see the module's docstring).

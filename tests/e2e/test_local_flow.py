@@ -65,10 +65,8 @@ def test_ingest_accepts_the_photos_and_refuses_the_broken_file(
     assert name == "broken.jpg"
     assert "truncated" in reason.lower()
     s3 = clients.client("s3")
-    keys = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket=runtime.settings.dataset_bucket, Prefix=f"{BRAND}/images/")["Contents"]
-    ]
+    listed = s3.list_objects_v2(Bucket=runtime.settings.dataset_bucket, Prefix=f"{BRAND}/objects/")["Contents"]
+    keys = [o["Key"] for o in listed if not o["Key"].endswith(".json")]
     assert len(keys) == 10
     for key in keys:
         data = s3.get_object(Bucket=runtime.settings.dataset_bucket, Key=key)["Body"].read()

@@ -147,14 +147,15 @@ def test_upload_forms_may_put_only_the_two_upload_keys(tpl: dict[str, Any]) -> N
     assert all("StorageUploads" in t for t in targets)
 
 
-def test_ingest_reads_uploads_and_writes_only_pairs_into_the_dataset(tpl: dict[str, Any]) -> None:
+def test_ingest_reads_uploads_and_writes_only_objects_into_the_dataset(tpl: dict[str, Any]) -> None:
     stmts = statements(tpl, "ingest")
     reads = {flat(r) for s in statements_allowing(stmts, "s3:GetObject") for r in as_list(s["Resource"])}
     assert {r.split("/", 1)[1] for r in reads} == {"*/*/image", "*/*/annotation.json"}
     assert all("StorageUploads" in r for r in reads)
     targets = s3_write_targets(stmts)
-    assert {t.split("/", 1)[1] for t in targets} == {"*/images/*", "*/annotations/*"}
+    assert {t.split("/", 1)[1] for t in targets} == {"*/objects/*"}
     assert all("StorageDataset" in t for t in targets)
+    assert not statements_allowing(stmts, "s3:DeleteObject")  # immutable objects: never deleted
 
 
 def test_ingest_is_triggered_by_the_upload_queue_with_partial_batch_failures(tpl: dict[str, Any]) -> None:
@@ -203,10 +204,14 @@ def test_pass_role_is_only_the_training_role_and_only_to_sagemaker(tpl: dict[str
     assert passed_role.startswith("Training")  # the training construct's execution role
 
 
-def test_training_writes_only_manifests_and_snapshots_and_copies_into_live(tpl: dict[str, Any]) -> None:
-    targets = s3_write_targets(statements(tpl, "training"))
+def test_training_writes_only_manifests_and_copies_into_live(tpl: dict[str, Any]) -> None:
+    stmts = statements(tpl, "training")
+    targets = s3_write_targets(stmts)
     dataset = {t.split("/", 1)[1] for t in targets if "StorageDataset" in t}
-    assert dataset == {"*/manifests/*", "snapshots/*"}
+    assert dataset == {"*/manifests/*"}
+    # A freeze reads the table, never the dataset's objects.
+    reads = {flat(r) for s in statements_allowing(stmts, "s3:GetObject") for r in as_list(s["Resource"])}
+    assert not any("StorageDataset" in r for r in reads)
     live = {t.split("/", 1)[1] for t in targets if "StorageLiveModels" in t}
     assert live == {"*/v*.tar.gz"}
     assert targets == {t for t in targets if "StorageDataset" in t or "StorageLiveModels" in t}

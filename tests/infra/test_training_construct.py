@@ -99,15 +99,13 @@ def test_no_wildcard_actions_and_nothing_destructive(template: Template) -> None
             assert not action.startswith(("s3:Delete", "s3:PutBucket", "iam:", "sagemaker:")), action
 
 
-def test_dataset_bucket_is_read_only_under_the_snapshots_prefix(template: Template) -> None:
+def test_dataset_bucket_is_read_only_where_a_manifest_file_channel_reads(template: Template) -> None:
+    """A ManifestFile channel reads the ManifestFile, the manifest and the objects it names; it lists nothing."""
     dataset = bucket_id(template, "Dataset")
     on_dataset = [s for s in statements(template) if any(refers_to(r, dataset) for r in resources(s))]
-    assert {a for s in on_dataset for a in actions(s)} == {"s3:GetObject", "s3:ListBucket"}
-    (get,) = [s for s in on_dataset if "s3:GetObject" in actions(s)]
-    (resource,) = resources(get)
-    assert resource["Fn::Join"][1][-1] == "/snapshots/*"
-    (listing,) = [s for s in on_dataset if "s3:ListBucket" in actions(s)]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["snapshots/*"]}}
+    assert {a for s in on_dataset for a in actions(s)} == {"s3:GetObject"}
+    (get,) = on_dataset
+    assert {r["Fn::Join"][1][-1] for r in resources(get)} == {"/*/manifests/*", "/*/objects/*"}
 
 
 def test_artifacts_bucket_is_written_and_only_checkpoints_read_back(template: Template) -> None:

@@ -103,6 +103,21 @@ def test_each_function_has_one_kind_of_trigger(tpl: dict[str, Any]) -> None:
     assert set(kinds) == {f.name for f in wiring.FUNCTIONS}  # and no function is left without one
 
 
+def test_every_function_behind_a_route_times_out_within_api_gateways_29_seconds(tpl: dict[str, Any]) -> None:
+    """A function behind an API route that could run longer than the integration would keep working after the
+    caller got a 504: long work must leave the request path instead (the freeze writes two objects)."""
+    assert wiring.API_TIMEOUT_SECONDS == 29
+    routed = {function for _method, _path, function, _auth in template_routes(tpl)}
+    assert routed == {r.function for r in wiring.ROUTES}
+    names = function_names_by_id(tpl)
+    timeouts = {
+        names[lid]: res["Properties"]["Timeout"] for lid, res in resources(tpl, "AWS::Lambda::Function").items()
+    }
+    for name in routed:
+        assert wiring.function(name).timeout_seconds <= wiring.API_TIMEOUT_SECONDS, name
+        assert timeouts[name] <= wiring.API_TIMEOUT_SECONDS, f"{name}: Timeout {timeouts[name]} in the template"
+
+
 def test_the_parser_sees_a_route_that_is_not_wired(tpl: dict[str, Any]) -> None:
     """The comparison is not vacuous: an extra method in the template shows up as a difference."""
     extra = dict(tpl)

@@ -95,6 +95,7 @@ class LocalRuntime:
     api_port: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
     quiet: bool = True
+    s3_latency_ms: float = 0.0  # each S3 call waits this long, as S3's would (`moto_server.MotoServer`)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -110,15 +111,14 @@ class LocalRuntime:
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> LocalRuntime:
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+        from authentic.local.moto_server import MotoServer  # noqa: PLC0415
 
         self.root.mkdir(parents=True, exist_ok=True)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         moto_port = free_port()
         fidelity.apply()  # what AWS refuses and moto lets through, refused here too
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-        self._moto.start()
+        self._moto = MotoServer(port=moto_port, s3_latency_seconds=self.s3_latency_ms / 1000).start()
         # moto's backends live in the process, not in the server: a runtime started after another in the same
         # process (tests) would find the earlier one's users, tables and buckets. Each runtime starts empty.
         urllib.request.urlopen(
@@ -222,6 +222,11 @@ class LocalRuntime:
     @property
     def api_url(self) -> str:
         return str(self._gateway.url)
+
+    @property
+    def s3_requests(self) -> int:
+        """S3 requests moto has served."""
+        return self._moto.s3_requests
 
     # -- parts ----------------------------------------------------------------------------------------------
     def _set_env(self, values: dict[str, str]) -> None:
