@@ -3,6 +3,7 @@ concurrent ingest batches writing one brand's counters, and expressions over 4 K
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from typing import Any
 
@@ -10,9 +11,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from authentic import keys
 from authentic.aws import dataset_records
 from authentic.aws.dataset_records import DynamoDatasetRecords
-from authentic.aws.ports import Contribution, Outcome, PairRecord
+from authentic.aws.ports import Contribution, Outcome, PairFiles, PairRecord
 from authentic.errors import RecordRefused
 from authentic.local.provision import Provisioned
 from authentic.settings import Settings
@@ -20,11 +22,17 @@ from authentic.settings import Settings
 
 def accepted(fingerprint: str, categories: dict[int, str]) -> Outcome:
     class_id = min(categories)
+    sha256 = hashlib.sha256(fingerprint.encode()).hexdigest()
     return Outcome(
         status="accepted",
         fingerprint=fingerprint,
         contribution=Contribution(1, {class_id: 1}, {class_id: 1}),
         categories=categories,
+        files=PairFiles(
+            image_key=keys.dataset_object_key("acme", sha256, "jpg"),
+            annotation_key=keys.dataset_object_key("acme", sha256, "json"),
+            sha256=sha256,
+        ),
     )
 
 

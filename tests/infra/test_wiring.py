@@ -110,9 +110,7 @@ def test_every_function_behind_a_route_times_out_within_api_gateways_29_seconds(
     routed = {function for _method, _path, function, _auth in template_routes(tpl)}
     assert routed == {r.function for r in wiring.ROUTES}
     names = function_names_by_id(tpl)
-    timeouts = {
-        names[lid]: res["Properties"]["Timeout"] for lid, res in resources(tpl, "AWS::Lambda::Function").items()
-    }
+    timeouts = {names[lid]: res["Properties"]["Timeout"] for lid, res in wired_functions(tpl).items()}
     for name in routed:
         assert wiring.function(name).timeout_seconds <= wiring.API_TIMEOUT_SECONDS, name
         assert timeouts[name] <= wiring.API_TIMEOUT_SECONDS, f"{name}: Timeout {timeouts[name]} in the template"

@@ -60,7 +60,8 @@ def _get_item(config: Settings) -> Any:
 # (function, what it tries, allowed?) -- each line is something the deployed role may or may not do
 CASES: list[tuple[str, str, Call, bool]] = [
     ("ingest", "read an uploaded image", _get("uploads_bucket", "acme/p1/image"), True),
-    ("ingest", "write the brand's dataset", _put("dataset_bucket", "acme/images/a.jpg"), True),
+    ("ingest", "write the brand's dataset objects", _put("dataset_bucket", f"acme/objects/{'a' * 64}.jpg"), True),
+    ("ingest", "write outside the dataset's objects", _put("dataset_bucket", "acme/images/a.jpg"), False),
     ("ingest", "write a live model", _put("live_bucket", "acme/v00001.tar.gz"), False),
     ("uploads", "read an upload back", _get("uploads_bucket", "acme/p1/image"), False),
     ("uploads", "write the dataset", _put("dataset_bucket", "acme/images/a.jpg"), False),

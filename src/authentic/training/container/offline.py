@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,11 @@ def prepare_offline(config_dir: Path | None = None) -> Path:
     config_dir.mkdir(parents=True, exist_ok=True)
     os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
     _install_fonts(config_dir)
+    loaded = sys.modules.get("ultralytics.utils")
+    if loaded is not None:
+        # ultralytics fixed its config dir when it was first imported, maybe under another YOLO_CONFIG_DIR (one
+        # since deleted): it looks for its fonts there, and would download them.
+        _install_fonts(Path(loaded.USER_CONFIG_DIR))
     _quiet_settings()
     return config_dir
 
