@@ -11,10 +11,12 @@ from authentic import settings
 from authentic.api.observability import logger, metrics
 from authentic.api.rest import Api, Handler, provide
 from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.gtin_records import DynamoGtinRecords
 from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.sagemaker import SageMakerEndpoint
 from authentic.errors import InvalidInput
 from authentic.models.policy import Policy
+from authentic.verify.barcodes import BarcodeCheck
 from authentic.verify.service import Verify
 
 _SAFETY_MS = 3000
@@ -22,7 +24,8 @@ _SAFETY_MS = 3000
 
 def production(config: settings.Settings) -> Verify:
     policy = Policy(DynamoModelRecords(config.table_name), DynamoDatasetRecords(config.table_name))
-    return Verify(policy, SageMakerEndpoint(), config)
+    barcodes = BarcodeCheck(DynamoGtinRecords(config.table_name))
+    return Verify(policy, SageMakerEndpoint(), config, barcodes=barcodes)
 
 
 def create_handler(verify: Verify | None = None) -> Handler:

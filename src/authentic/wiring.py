@@ -68,7 +68,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "training",
         "lambdas.training.handler",
-        "Checks and freezes a brand's dataset, starts training, manages model versions and policy",
+        "Checks and freezes a brand's dataset, starts training, manages model versions, policy and GTINs",
         timeout_seconds=300,
         memory_mb=1024,
     ),
@@ -97,6 +97,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/brands/{brandId}/models/{version}/promote", "training"),
     Route("GET", "/brands/{brandId}/policy", "training"),
     Route("PUT", "/brands/{brandId}/policy", "training"),
+    Route("GET", "/brands/{brandId}/gtins", "training"),
+    Route("PUT", "/brands/{brandId}/gtins", "training"),
     Route("POST", "/verify", "verify", Auth.PUBLIC),
 )
 

@@ -39,9 +39,8 @@ from authentic.media.exif import ORIENTATION_TAG
 from authentic.media.geometry import TRANSPOSING, upright_point
 
 F = zxingcpp.BarcodeFormat
-LINEAR = (F.EAN13, F.EAN8, F.UPCA, F.UPCE)
-MATRIX = (F.DataMatrix, F.QRCode)
-ALL_FORMATS = LINEAR + MATRIX
+LINEAR = zxingcpp.BarcodeFormats([F.EAN13, F.EAN8, F.UPCA, F.UPCE])
+ALL_FORMATS = zxingcpp.BarcodeFormats([F.EAN13, F.EAN8, F.UPCA, F.UPCE, F.DataMatrix, F.QRCode])
 FINE_LONG_SIDE = 2000  # the finer copy: enough for 1.5 px modules on a barcode a tenth of a 4032 px photo wide
 SCAN_LONG_SIDE = 1000  # the first scan's copy
 MAX_CROP_SIDE = 1200  # a candidate crop bigger than this is shrunk: a big barcode needs no more pixels
@@ -266,11 +265,11 @@ class _Search:
 
     # -- zxing-cpp ----------------------------------------------------------------------------------------------
     def _decode(
-        self, image: Image.Image, formats: Sequence[Any], stage: str, to_fine: Callable[[Point], Point]
+        self, image: Image.Image, formats: zxingcpp.BarcodeFormats, stage: str, to_fine: Callable[[Point], Point]
     ) -> list[Symbol]:
         results = zxingcpp.read_barcodes(
             image,
-            formats=list(formats),
+            formats=formats,
             try_rotate=True,
             try_downscale=False,
             try_invert=False,
@@ -327,7 +326,7 @@ def _upright_crop(
     left, top, right, bottom = box
     mx, my = (right - left) * margin, (bottom - top) * margin
     x0, y0 = max(0, int(left - mx)), max(0, int(top - my))
-    x1, y1 = min(image.width, int(math.ceil(right + mx))), min(image.height, int(math.ceil(bottom + my)))
+    x1, y1 = min(image.width, math.ceil(right + mx)), min(image.height, math.ceil(bottom + my))
     crop = image.crop((x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)))
     cw, ch = crop.size
     turned = crop.rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=255) if abs(angle) > 3 else crop

@@ -1,0 +1,123 @@
+"""The barcodes in a shopper's photo, checked against the brand's registered GTINs, read beside the model call.
+
+`BarcodeCheck.start` reads the photo as it came (full resolution, before any shrinking for the endpoint) in a
+worker thread, and looks the GTINs it finds up in the brand's list; zxing-cpp, Pillow's decoder and NumPy
+release the GIL, so the reading runs while the endpoint computes. `Pending.result` then waits a little past the
+model's answer (longer when the brand requires a barcode), cuts the reading's budget, and takes what was read.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from authentic.aws.ports import GtinEntry, GtinRecords
+from authentic.barcodes import gtin
+from authentic.barcodes.reader import Budget, Reading, Symbol, read_photo
+from authentic.models.policy import BarcodeMode
+
+READ_BUDGET_SECONDS = 1.5  # the reading never runs longer than this from the request's start
+GRACE_SECONDS = 0.03  # advisory: how long past the model's answer the reading may go on
+REQUIRED_GRACE_SECONDS = 1.0  # required: the verdict depends on it, so wait longer
+FINISH_SECONDS = 0.15  # a stage under way when the budget is cut, the confirming reads and the GTIN look-up
+MAX_TEXT = 200  # characters of a symbol's text reported (a QR code can carry 4,000)
+
+
+@dataclass(frozen=True)
+class BarcodeFinding:
+    """One symbol read in the photo, and what the brand's list says of its GTIN."""
+
+    format: str
+    text: str
+    gtin: str | None  # GTIN-14, also when its check digit fails (then it is never used)
+    check_digit_ok: bool
+    registered: bool
+    class_name: str | None  # the class the GTIN is registered to, if any
+    box: Mapping[str, float]  # upright photo pixels, as the detections' boxes
+    confirmed: bool  # read twice, independently, with the same value (QR, DataMatrix: error-corrected)
+    trade_item: bool  # a brand's GTIN, not a shop's in-store number, a coupon or a refund receipt
+
+    @property
+    def usable(self) -> bool:
+        return self.gtin is not None and self.check_digit_ok
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "text": self.text,
+            "gtin": self.gtin,
+            "check_digit_ok": self.check_digit_ok,
+            "registered": self.registered,
+            "class": self.class_name,
+            "box": dict(self.box),
+            "confirmed": self.confirmed,
+        }
+
+
+def findings(reading: Reading, registered: Mapping[str, GtinEntry]) -> list[BarcodeFinding]:
+    return [_finding(reading, symbol, registered) for symbol in reading.symbols]
+
+
+def _finding(reading: Reading, symbol: Symbol, registered: Mapping[str, GtinEntry]) -> BarcodeFinding:
+    scanned = symbol.scanned
+    entry = registered.get(scanned.gtin) if scanned and scanned.check_digit_ok else None
+    usable = scanned is not None and scanned.check_digit_ok
+    return BarcodeFinding(
+        format=symbol.format,
+        text=symbol.text.replace(gtin.GS, "<GS>")[:MAX_TEXT],
+        gtin=scanned.gtin if scanned else None,
+        check_digit_ok=bool(scanned and scanned.check_digit_ok),
+        registered=entry is not None,
+        class_name=entry.class_name if entry else None,
+        box=reading.box(symbol),
+        confirmed=symbol.confirmed,
+        trade_item=bool(usable and scanned and gtin.trade_item(scanned.gtin)),
+    )
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A reading under way."""
+
+    future: concurrent.futures.Future[list[BarcodeFinding]]
+    budget: Budget
+    mode: BarcodeMode
+
+    def result(self, *, after_answer: bool = True) -> list[BarcodeFinding]:
+        """What was read: once the model has answered (`after_answer`), within the mode's grace; otherwise (no
+        model to wait for) within the reading's own budget."""
+        if after_answer:
+            self.budget.cut(REQUIRED_GRACE_SECONDS if self.mode == "required" else GRACE_SECONDS)
+        wait = max(0.0, self.budget.left()) + FINISH_SECONDS
+        try:
+            return self.future.result(timeout=wait)
+        except concurrent.futures.TimeoutError:
+            return []  # nothing in time: the verdict stands on the model alone
+
+
+@dataclass
+class BarcodeCheck:
+    records: GtinRecords
+    read: Callable[[bytes, Budget], Reading] = read_photo
+    budget_seconds: float = READ_BUDGET_SECONDS
+    _pool: concurrent.futures.ThreadPoolExecutor = field(
+        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="barcodes")
+    )
+
+    def start(self, brand_id: str, body: bytes, mode: BarcodeMode) -> Pending | None:
+        """Start reading `body` (None when the brand turned barcodes off)."""
+        if mode == "off":
+            return None
+        budget = Budget(self.budget_seconds)
+        context = contextvars.copy_context()  # the caller's AWS principal (the embedded default scopes it)
+        future = self._pool.submit(context.run, self._work, brand_id, body, budget)
+        return Pending(future, budget, mode)
+
+    def _work(self, brand_id: str, body: bytes, budget: Budget) -> list[BarcodeFinding]:
+        reading = self.read(body, budget)
+        gtins = [s.scanned.gtin for s in reading.symbols if s.scanned and s.scanned.check_digit_ok]
+        registered = self.records.lookup(brand_id, gtins) if gtins else {}
+        return findings(reading, registered)
