@@ -238,9 +238,7 @@ class DynamoModelRecords:
 
     def put_policy(self, brand_id: str, classes: Mapping[str, ClassRule], *, barcode: str | None = None) -> None:
         stored = {name: {k: v for k, v in asdict(rule).items() if v is not None} for name, rule in classes.items()}
-        self._update(
-            brand_id, "POLICY", {"classes": stored, "updated_at": now(), **({"barcode": barcode} if barcode else {})}
-        )
+        self._update(brand_id, "POLICY", {"classes": stored, "updated_at": now(), "barcode": barcode})
 
 
 def _job(brand_id: str, job_name: str, item: Mapping[str, Any]) -> JobRecord:

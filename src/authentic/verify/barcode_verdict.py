@@ -125,8 +125,9 @@ def _note(
         whose = f" for '{barcode.class_name}'" if barcode.class_name else ""
         if decision == "counterfeit":
             return f"its barcode {barcode.gtin} is registered to this brand{whose} (counterfeits copy barcodes)"
-        mismatched = [_mismatch(barcode, p) for p in on if _mismatch(barcode, p)]
-        if mismatched and decision == "genuine":
+        targets = on or products
+        mismatched = [_mismatch(barcode, p) for p in targets if _mismatch(barcode, p)]
+        if mismatched and decision == "genuine" and not any(_matches(barcode, p) for p in targets):
             return f"{mismatched[0]}, but {_why_not(barcode, on, every)}"
         if decision == "genuine" and on:
             return f"its barcode {barcode.gtin} is registered to this brand{whose}"
