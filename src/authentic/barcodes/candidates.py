@@ -63,28 +63,27 @@ def find_candidates(
     gray: npt.NDArray[np.uint8], *, block: int = 16, min_blocks: int = 6, most: int = 3
 ) -> list[Candidate]:
     """The `most` best barcode-like regions of a greyscale image, best first."""
-    g = gray.astype(np.float32)
-    gx = np.zeros_like(g)
-    gy = np.zeros_like(g)
-    gx[:, 1:-1] = g[:, 2:] - g[:, :-2]
-    gy[1:-1, :] = g[2:, :] - g[:-2, :]
-    rows, cols = g.shape[0] // block, g.shape[1] // block
+    height, width = gray.shape
+    rows, cols = (height - 2) // block, (width - 2) // block
     if rows < 3 or cols < 3:
         return []
+    g = gray[: rows * block + 2, : cols * block + 2].astype(np.int32)
+    gx = g[1:-1, 2:] - g[1:-1, :-2]  # central differences, on the pixels that have both neighbours
+    gy = g[2:, 1:-1] - g[:-2, 1:-1]
 
-    def block_sums(a: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        cut = a[: rows * block, : cols * block].astype(np.float64)
-        return _box3(cut.reshape(rows, block, cols, block).sum(axis=(1, 3)))
+    def block_sums(a: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        return _box3(a.reshape(rows, block, cols, block).sum(axis=(1, 3), dtype=np.int64).astype(np.float64))
 
     jxx, jyy, jxy = block_sums(gx * gx), block_sums(gy * gy), block_sums(gx * gy)
     energy = (jxx + jyy) / (9 * block * block)
     coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (jxx + jyy + 1e-6)
     labels, count = _label((energy > MIN_ENERGY) & (coherence > MIN_COHERENCE))
     found: list[Candidate] = []
-    for index in range(1, count + 1):
-        ys, xs = np.nonzero(labels == index)
-        if len(ys) < min_blocks:
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    for index in np.nonzero(sizes >= min_blocks)[0].tolist():
+        if index == 0:
             continue
+        ys, xs = np.nonzero(labels == index)
         sxx, syy, sxy = float(jxx[ys, xs].sum()), float(jyy[ys, xs].sum()), float(jxy[ys, xs].sum())
         angle = 0.5 * math.degrees(math.atan2(2 * sxy, sxx - syy))
         region = math.sqrt((sxx - syy) ** 2 + 4 * sxy**2) / (sxx + syy + 1e-6)

@@ -4,7 +4,8 @@ The photo is read at full resolution or a little under it, never from the copy s
 
 1. decode it once, to grey, at the JPEG DCT scale that keeps about 2000 px on the long side (a 12 MP JPEG
    decodes at half size; a 1600 px photo, as the shopper's page sends, at full size);
-2. scan a copy of about 1000 px for EAN-13, EAN-8, UPC-A, UPC-E, QR and DataMatrix codes;
+2. scan a copy of about 1000 px for EAN-13, EAN-8, UPC-A, UPC-E, QR and DataMatrix codes, then the finer copy
+   for the linear ones (their bars merge first);
 3. when no GTIN came out, look for skewed linear symbols (`candidates`) on the finer copy, crop each, turn its
    bars upright and read it again, sharpened when it is blurred; on a small photo, turn the whole photo 45°;
 4. read every EAN/UPC symbol a second time, independently (`confirm`).
@@ -15,8 +16,9 @@ different crop of the finer copy at another scale, is what `Symbol.confirmed` sa
 confirmed reads as evidence against a product. QR and DataMatrix symbols carry Reed-Solomon error correction
 and are confirmed by it.
 
-Stages start only while the budget lasts (a running decode is not interrupted, and none takes more than a few
-tens of milliseconds), so the caller gets what was read in time.
+Search stages start only while the budget lasts (a running decode is not interrupted, and none takes more than
+a few tens of milliseconds), so the caller gets what was read in time; the confirming reads of what was found
+always run (two decodes of a small crop each).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ SCAN_LONG_SIDE = 1000  # the first scan's copy
 MAX_CROP_SIDE = 1200  # a candidate crop bigger than this is shrunk: a big barcode needs no more pixels
 SMALL_PHOTO_PIXELS = 1_200_000  # up to this, the whole photo is also read turned by 45°
 CANDIDATES = 3
+MAX_SYMBOLS = 8  # reported per photo
 _SHARPEN = ImageFilter.UnsharpMask(radius=2, percent=150, threshold=3)
 _CONFIRM_REACH = 0.7  # half the side of the square read again around a symbol, in symbol lengths
 _LINEAR_NAMES = {"EAN-13", "EAN-8", "UPC-A", "UPC-E"}
@@ -196,12 +199,17 @@ class _Search:
         started = time.perf_counter()
         found = self._decode(coarse, ALL_FORMATS, "scan", lambda p: (p[0] * factor, p[1] * factor))
         self.reading.timings_ms["scan"] = _ms(started)
+        if not self._done(found) and factor > 1 and not self.budget.expired:
+            started = time.perf_counter()  # linear symbols whose bars the coarse copy merged
+            found += self._decode(fine, LINEAR, "fine", lambda p: p)
+            self.reading.timings_ms["fine"] = _ms(started)
         if not self._done(found):
             found += self._candidates()
         if not self._done(found) and fine.width * fine.height <= SMALL_PHOTO_PIXELS and not self.budget.expired:
             found += self._turned(45.0)
         started = time.perf_counter()
-        self.reading.symbols = [self._confirm(s) for s in _without_ghosts(found)]
+        # Confirming is not cut short by the budget: at most two small decodes a symbol, and the evidence needs it.
+        self.reading.symbols = [self._confirm(s) for s in _without_ghosts(found)[:MAX_SYMBOLS]]
         self.reading.timings_ms["confirm"] = _ms(started)
         self.reading.complete = not self.budget.expired
 
@@ -234,7 +242,7 @@ class _Search:
         if not symbol.linear:
             return _replace(symbol, confirmed=True)  # Reed-Solomon error correction
         first = symbol.scanned
-        if first is None or self.budget.expired:
+        if first is None:
             return symbol
         agree = disagree = 0
         for image, to_fine in self._confirming_views(symbol):
@@ -246,7 +254,7 @@ class _Search:
                     agree += 1
                 else:
                     disagree += 1
-            if disagree or agree >= 1 or self.budget.expired:
+            if disagree or agree >= 1:
                 break
         return _replace(symbol, confirmed=agree >= 1 and disagree == 0)
 

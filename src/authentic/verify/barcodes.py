@@ -18,10 +18,8 @@ from authentic.aws.ports import GtinEntry, GtinRecords
 from authentic.barcodes import gtin
 from authentic.barcodes.reader import Budget, Reading, Symbol, read_photo
 from authentic.models.policy import BarcodeMode
+from authentic.settings import Settings
 
-READ_BUDGET_SECONDS = 1.5  # the reading never runs longer than this from the request's start
-GRACE_SECONDS = 0.03  # advisory: how long past the model's answer the reading may go on
-REQUIRED_GRACE_SECONDS = 1.0  # required: the verdict depends on it, so wait longer
 FINISH_SECONDS = 0.15  # a stage under way when the budget is cut, the confirming reads and the GTIN look-up
 MAX_TEXT = 200  # characters of a symbol's text reported (a QR code can carry 4,000)
 
@@ -79,19 +77,36 @@ def _finding(reading: Reading, symbol: Symbol, registered: Mapping[str, GtinEntr
 
 
 @dataclass(frozen=True)
+class Timing:
+    """How long the reading may run: from the request's start, and past the model's answer (the deployment's
+    `Settings.barcode_*`)."""
+
+    budget_seconds: float = 1.5
+    grace_seconds: float = 0.03
+    required_grace_seconds: float = 1.0
+    finish_seconds: float = FINISH_SECONDS
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> Timing:
+        return cls(config.barcode_budget_seconds, config.barcode_grace_seconds, config.barcode_required_grace_seconds)
+
+
+@dataclass(frozen=True)
 class Pending:
     """A reading under way."""
 
     future: concurrent.futures.Future[list[BarcodeFinding]]
     budget: Budget
     mode: BarcodeMode
+    timing: Timing
 
     def result(self, *, after_answer: bool = True) -> list[BarcodeFinding]:
         """What was read: once the model has answered (`after_answer`), within the mode's grace; otherwise (no
         model to wait for) within the reading's own budget."""
         if after_answer:
-            self.budget.cut(REQUIRED_GRACE_SECONDS if self.mode == "required" else GRACE_SECONDS)
-        wait = max(0.0, self.budget.left()) + FINISH_SECONDS
+            required = self.mode == "required"
+            self.budget.cut(self.timing.required_grace_seconds if required else self.timing.grace_seconds)
+        wait = max(0.0, self.budget.left()) + self.timing.finish_seconds
         try:
             return self.future.result(timeout=wait)
         except concurrent.futures.TimeoutError:
@@ -102,7 +117,7 @@ class Pending:
 class BarcodeCheck:
     records: GtinRecords
     read: Callable[[bytes, Budget], Reading] = read_photo
-    budget_seconds: float = READ_BUDGET_SECONDS
+    timing: Timing = field(default_factory=Timing)
     _pool: concurrent.futures.ThreadPoolExecutor = field(
         default_factory=lambda: concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="barcodes")
     )
@@ -111,10 +126,10 @@ class BarcodeCheck:
         """Start reading `body` (None when the brand turned barcodes off)."""
         if mode == "off":
             return None
-        budget = Budget(self.budget_seconds)
+        budget = Budget(self.timing.budget_seconds)
         context = contextvars.copy_context()  # the caller's AWS principal (the embedded default scopes it)
         future = self._pool.submit(context.run, self._work, brand_id, body, budget)
-        return Pending(future, budget, mode)
+        return Pending(future, budget, mode, self.timing)
 
     def _work(self, brand_id: str, body: bytes, budget: Budget) -> list[BarcodeFinding]:
         reading = self.read(body, budget)
