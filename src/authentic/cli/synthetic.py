@@ -191,10 +191,11 @@ def render_single(
 
 
 def barcode_label(code: str, *, symbology: str = "EAN-13", module_px: float = 3.0, seed: int = 0) -> Image.Image:
-    """A white label with a barcode as printed on a package: `code` is the number without or with its check
+    """A white label with a barcode as printed on a package. `code` is the number without or with its check
     digit (EAN-13: 12 or 13 digits; UPC-A: 11 or 12; UPC-E: 7 or 8; EAN-8: 7 or 8), for "QR" the text (a GS1
-    Digital Link URI), for "GS1 DataMatrix" the element strings in their printed form ("(01)...(10)..."). The bars are drawn at 8 px a module and shrunk to `module_px` with a random
-    sub-pixel phase, as a camera samples them (whole-pixel bars would read more easily than a photo's)."""
+    Digital Link URI), for "GS1 DataMatrix" the element strings in their printed form ("(01)...(10)...").
+    The bars are drawn at 8 px a module and shrunk to `module_px` with a random sub-pixel phase, as a camera
+    samples them (whole-pixel bars would read more easily than a photo's)."""
     formats = {
         "EAN-13": zxingcpp.BarcodeFormat.EAN13,
         "UPC-A": zxingcpp.BarcodeFormat.UPCA,
