@@ -142,3 +142,23 @@ def test_photos_of_the_quagga2_set(shared_data: Path, fixture: str, gtin14: str)
     body = (shared_data / "barcodes" / "quagga2_fixtures" / fixture).read_bytes()
     reading = read_photo(body)
     assert [s.scanned.gtin for s in reading.symbols if s.scanned] == [gtin14]  # no UPC-E ghost
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "digits"),
+    [
+        ("590123412345", zxingcpp.BarcodeFormat.EAN13, "5901234123457"),
+        ("9638507", zxingcpp.BarcodeFormat.EAN8, "96385074"),
+        ("0425261", zxingcpp.BarcodeFormat.UPCE, "04252614"),
+    ],
+)
+def test_the_profile_models_bars_as_zxing_cpps_writer_prints_them(
+    content: str, fmt: zxingcpp.BarcodeFormat, digits: str
+) -> None:
+    from authentic.barcodes.profile import layout
+
+    bars = np.asarray(zxingcpp.create_barcode(content, fmt).to_image(scale=1, add_quiet_zones=False))[0]
+    printed = "".join("1" if v < 128 else "0" for v in bars)
+    name = "UPC-E" if fmt == zxingcpp.BarcodeFormat.UPCE else "EAN"
+    symbol = layout(digits, name)
+    assert symbol is not None and symbol.modules == printed

@@ -40,11 +40,11 @@ class Brand:
             self.models.move_live("acme", 1, "acme/v00001.tar.gz", "test", order=1.0, manual=False)
         self.reads: list[int] = []
 
-        def counting_read(body: bytes, budget: Budget) -> Reading:
+        def counting_read(body: bytes, budget: Budget, reading: Reading) -> Reading:
             from authentic.barcodes.reader import read_photo
 
             self.reads.append(len(body))
-            return read_photo(body, budget)
+            return read_photo(body, budget, reading)
 
         config = Settings(uploads_bucket="u", dataset_bucket="d", table_name="t", endpoint_name="e")
         self.verify = Verify(
@@ -52,7 +52,7 @@ class Brand:
             self.endpoint,
             config,
             # The fake endpoint answers at once: give the reading the time a real endpoint call takes.
-            barcodes=BarcodeCheck(self.gtins, read=counting_read, timing=Timing(grace_seconds=10, finish_seconds=10)),
+            barcodes=BarcodeCheck(self.gtins, read=counting_read, timing=Timing(budget_seconds=10, grace_seconds=10)),
         )
 
     def detects(self, class_id: int, box: Any) -> None:

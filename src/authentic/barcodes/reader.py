@@ -8,13 +8,15 @@ The photo is read at full resolution or a little under it, never from the copy s
    for the linear ones (their bars merge first);
 3. when no GTIN came out, look for skewed linear symbols (`candidates`) on the finer copy, crop each, turn its
    bars upright and read it again, sharpened when it is blurred; on a small photo, turn the whole photo 45°;
-4. read every EAN/UPC symbol a second time, independently (`confirm`).
+4. read every EAN/UPC symbol a second time, independently (`profile`): its bars' profile, averaged over their
+   height, fitted digit by digit.
 
 zxing-cpp's EAN/UPC decoder can return a wrong number whose check digit still verifies when the bars are
-blurred (15 % of the reads of a blurred 2 px/module EAN-13 in our study). A second read that agrees, from a
-different crop of the finer copy at another scale, is what `Symbol.confirmed` says; the verdict uses only
-confirmed reads as evidence against a product. QR and DataMatrix symbols carry Reed-Solomon error correction
-and are confirmed by it.
+blurred (a third of the reads of a blurred 2 px/module EAN-13 in `bench.barcodes`), and a second zxing-cpp read
+of the same pixels, from another crop, scale or sharpening, often makes the same mistake. The profile fit is a
+different kind of reading; `Symbol.confirmed` says it agreed, and the verdict uses only confirmed reads as
+evidence against a product. QR and DataMatrix symbols carry Reed-Solomon error correction and are confirmed by
+it.
 
 Search stages start only while the budget lasts (a running decode is not interrupted, and none takes more than
 a few tens of milliseconds), so the caller gets what was read in time; the confirming reads of what was found
@@ -27,7 +29,7 @@ import io
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +37,7 @@ import numpy as np
 import zxingcpp
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
-from authentic.barcodes import gtin
+from authentic.barcodes import gtin, profile
 from authentic.barcodes.candidates import find_candidates
 from authentic.media.exif import ORIENTATION_TAG
 from authentic.media.geometry import TRANSPOSING, upright_point
@@ -50,7 +52,7 @@ SMALL_PHOTO_PIXELS = 1_200_000  # up to this, the whole photo is also read turne
 CANDIDATES = 3
 MAX_SYMBOLS = 8  # reported per photo
 _SHARPEN = ImageFilter.UnsharpMask(radius=2, percent=150, threshold=3)
-_CONFIRM_REACH = 0.7  # half the side of the square read again around a symbol, in symbol lengths
+_CONFIRM_REACH = 0.7  # half the side of the square turned upright around a symbol, in symbol lengths
 _LINEAR_NAMES = {"EAN-13", "EAN-8", "UPC-A", "UPC-E"}
 
 Point = tuple[float, float]
@@ -106,6 +108,7 @@ class Reading:
     size: tuple[int, int] = (0, 0)
     orientation: int = 1
     complete: bool = False  # every stage that could run did
+    abandoned: bool = False  # the caller took what was published and went on
     error: str = ""  # the photo could not be decoded
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -133,10 +136,11 @@ class _Decoded:
     orientation: int
 
 
-def read_photo(body: bytes, budget: Budget | None = None) -> Reading:
-    """Read every EAN/UPC, QR and DataMatrix symbol in a photo (JPEG, PNG or HEIC bytes)."""
+def read_photo(body: bytes, budget: Budget | None = None, reading: Reading | None = None) -> Reading:
+    """Read every EAN/UPC, QR and DataMatrix symbol in a photo (JPEG, PNG or HEIC bytes). With `reading`, what
+    is found is published there stage by stage, for a caller in another thread that cannot wait for the end."""
     budget = budget or Budget(2.0)
-    reading = Reading()
+    reading = reading if reading is not None else Reading()
     started = time.perf_counter()
     try:
         decoded = _decode(body)
@@ -190,6 +194,7 @@ class _Search:
         self.photo = decoded
         self.budget = budget
         self.reading = reading
+        self._confirmed: dict[tuple[str, tuple[Point, ...]], Symbol] = {}
 
     # -- the stages -------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -199,19 +204,33 @@ class _Search:
         started = time.perf_counter()
         found = self._decode(coarse, ALL_FORMATS, "scan", lambda p: (p[0] * factor, p[1] * factor))
         self.reading.timings_ms["scan"] = _ms(started)
+        self._publish(found)
         if not self._done(found) and factor > 1 and not self.budget.expired:
             started = time.perf_counter()  # linear symbols whose bars the coarse copy merged
             found += self._decode(fine, LINEAR, "fine", lambda p: p)
             self.reading.timings_ms["fine"] = _ms(started)
+            self._publish(found)
         if not self._done(found):
             found += self._candidates()
+            self._publish(found)
         if not self._done(found) and fine.width * fine.height <= SMALL_PHOTO_PIXELS and not self.budget.expired:
             found += self._turned(45.0)
-        started = time.perf_counter()
-        # Confirming is not cut short by the budget: at most two small decodes a symbol, and the evidence needs it.
-        self.reading.symbols = [self._confirm(s) for s in _without_ghosts(found)[:MAX_SYMBOLS]]
-        self.reading.timings_ms["confirm"] = _ms(started)
+            self._publish(found)
         self.reading.complete = not self.budget.expired
+
+    def _publish(self, found: list[Symbol]) -> None:
+        """Make what was found so far the reading's symbols, each confirmed once (a caller that cannot wait for
+        the rest takes these). Confirming is not cut short by the budget: two decodes of a small crop."""
+        started = time.perf_counter()
+        symbols = []
+        for symbol in _without_ghosts(found)[:MAX_SYMBOLS]:
+            key = (symbol.text, symbol.corners)
+            if key not in self._confirmed:
+                self._confirmed[key] = self._confirm(symbol)
+            symbols.append(self._confirmed[key])
+        if len(symbols) != len(self.reading.symbols):
+            self.reading.symbols = symbols  # one assignment: a reader in another thread sees all or none
+            self.reading.timings_ms["confirm"] = self.reading.timings_ms.get("confirm", 0.0) + _ms(started)
 
     def _candidates(self) -> list[Symbol]:
         fine = self.photo.fine
@@ -241,35 +260,30 @@ class _Search:
     def _confirm(self, symbol: Symbol) -> Symbol:
         if not symbol.linear:
             return _replace(symbol, confirmed=True)  # Reed-Solomon error correction
-        first = symbol.scanned
-        if first is None:
+        if symbol.scanned is None:
             return symbol
-        agree = disagree = 0
-        for image, to_fine in self._confirming_views(symbol):
-            for other in self._decode(image, LINEAR, "confirm", to_fine):
-                scanned = other.scanned
-                if scanned is None or not _overlaps(other.corners, symbol.corners):
-                    continue
-                if scanned.gtin == first.gtin:
-                    agree += 1
-                else:
-                    disagree += 1
-            if disagree or agree >= 1:
-                break
-        return _replace(symbol, confirmed=agree >= 1 and disagree == 0)
+        return _replace(symbol, confirmed=self._profile_agrees(symbol))
 
-    def _confirming_views(self, symbol: Symbol) -> Iterable[tuple[Image.Image, Callable[[Point], Point]]]:
-        """Views of the symbol's region unlike the one it was read from: a square of the finer copy around it,
-        its bars turned upright, at two thirds of the scale; then the same square sharpened."""
+    def _profile_agrees(self, symbol: Symbol) -> bool:
+        """The bars' profile, fitted digit by digit, reads the same digits (`profile`)."""
         s = self.photo.scale
-        xs = [x * s for x, _ in symbol.corners]
-        ys = [y * s for _, y in symbol.corners]
+        fine_corners = [(x * s, y * s) for x, y in symbol.corners]
+        xs = [x for x, _ in fine_corners]
+        ys = [y for _, y in fine_corners]
         cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
         r = max(max(xs) - min(xs), max(ys) - min(ys), 8.0) * _CONFIRM_REACH
-        crop, to_fine = _upright_crop(self.photo.fine, (cx - r, cy - r, cx + r, cy + r), _bar_angle(symbol), margin=0)
-        smaller = crop.resize((max(1, crop.width * 2 // 3), max(1, crop.height * 2 // 3)), Image.Resampling.BOX)
-        yield smaller, lambda p: to_fine((p[0] * crop.width / smaller.width, p[1] * crop.height / smaller.height))
-        yield crop.filter(_SHARPEN), to_fine
+        box = (cx - r, cy - r, cx + r, cy + r)
+        crop, to_fine = _upright_crop(self.photo.fine, box, _bar_angle(symbol), margin=0)
+        inside = [_from_image(crop, to_fine)(p) for p in fine_corners]
+        if inside[1][0] < inside[0][0]:  # read right to left (the symbol is upside down): mirror it
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            inside = [(crop.width - x, y) for x, y in inside]
+        x0, x1 = min(p[0] for p in inside), max(p[0] for p in inside)
+        middle = sum(p[1] for p in inside) / len(inside)
+        reach = max(2.0, 0.05 * (x1 - x0))  # rows of bars only, few enough that perspective barely smears them
+        rows = (round(middle - reach), round(middle + reach) + 1)
+        digits = "0" + symbol.text if symbol.format == "UPC-A" else symbol.text
+        return profile.confirms(crop, span=(x0, x1), rows=rows, digits=digits, fmt=symbol.format)
 
     # -- zxing-cpp ----------------------------------------------------------------------------------------------
     def _decode(
@@ -355,12 +369,32 @@ def _upright_crop(
     return turned, to_image
 
 
+def _from_image(turned: Image.Image, to_image: Callable[[Point], Point]) -> Callable[[Point], Point]:
+    """The inverse of an `_upright_crop` map (from the image's pixels into the turned crop's), from two points."""
+    origin = to_image((0.0, 0.0))
+    ex, ey = to_image((1.0, 0.0)), to_image((0.0, 1.0))
+    a, c = ex[0] - origin[0], ex[1] - origin[1]  # the image's step for one crop column
+    b, d = ey[0] - origin[0], ey[1] - origin[1]  # ... and for one crop row
+    det = a * d - b * c
+
+    def from_image(point: Point) -> Point:
+        dx, dy = point[0] - origin[0], point[1] - origin[1]
+        return (d * dx - b * dy) / det, (a * dy - c * dx) / det
+
+    return from_image
+
+
 def _bar_angle(symbol: Symbol) -> float:
-    """The angle that turns a linear symbol's scan direction horizontal (its bars upright)."""
-    (x0, y0), (x1, y1) = symbol.corners[0], symbol.corners[1]
-    if abs(x1 - x0) + abs(y1 - y0) < 1e-6:
+    """The angle (degrees, counter-clockwise) that stands a linear symbol's bars upright. zxing-cpp's corners of a
+    linear symbol are its first and last agreeing scan lines: the left side runs along the bars when the lines
+    are apart; a single line says only the scan direction, across the bars."""
+    (tlx, tly), (trx, try_), _, (blx, bly) = symbol.corners
+    if math.hypot(blx - tlx, bly - tly) >= 3:
+        angle = math.degrees(math.atan2(bly - tly, blx - tlx)) - 90
+    elif abs(trx - tlx) + abs(try_ - tly) > 1e-6:
+        angle = math.degrees(math.atan2(try_ - tly, trx - tlx))
+    else:
         return 0.0
-    angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
     while angle >= 90:
         angle -= 180
     while angle < -90:

@@ -3,7 +3,8 @@
 `BarcodeCheck.start` reads the photo as it came (full resolution, before any shrinking for the endpoint) in a
 worker thread, and looks the GTINs it finds up in the brand's list; zxing-cpp, Pillow's decoder and NumPy
 release the GIL, so the reading runs while the endpoint computes. `Pending.result` then waits a little past the
-model's answer (longer when the brand requires a barcode), cuts the reading's budget, and takes what was read.
+model's answer (longer when the brand requires a barcode), cuts the reading's budget, and takes what was read by
+then: the symbols the reader has published so far, looked up in the caller's thread, when it is not done.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from authentic.barcodes.reader import Budget, Reading, Symbol, read_photo
 from authentic.models.policy import BarcodeMode
 from authentic.settings import Settings
 
-FINISH_SECONDS = 0.15  # a stage under way when the budget is cut, the confirming reads and the GTIN look-up
 MAX_TEXT = 200  # characters of a symbol's text reported (a QR code can carry 4,000)
 
 
@@ -55,8 +55,10 @@ class BarcodeFinding:
         }
 
 
-def findings(reading: Reading, registered: Mapping[str, GtinEntry]) -> list[BarcodeFinding]:
-    return [_finding(reading, symbol, registered) for symbol in reading.symbols]
+def findings(
+    reading: Reading, registered: Mapping[str, GtinEntry], symbols: list[Symbol] | None = None
+) -> list[BarcodeFinding]:
+    return [_finding(reading, symbol, registered) for symbol in (reading.symbols if symbols is None else symbols)]
 
 
 def _finding(reading: Reading, symbol: Symbol, registered: Mapping[str, GtinEntry]) -> BarcodeFinding:
@@ -84,7 +86,6 @@ class Timing:
     budget_seconds: float = 1.5
     grace_seconds: float = 0.03
     required_grace_seconds: float = 1.0
-    finish_seconds: float = FINISH_SECONDS
 
     @classmethod
     def from_settings(cls, config: Settings) -> Timing:
@@ -99,24 +100,28 @@ class Pending:
     budget: Budget
     mode: BarcodeMode
     timing: Timing
+    reading: Reading
+    lookup: Callable[[list[str]], Mapping[str, GtinEntry]]
 
     def result(self, *, after_answer: bool = True) -> list[BarcodeFinding]:
         """What was read: once the model has answered (`after_answer`), within the mode's grace; otherwise (no
-        model to wait for) within the reading's own budget."""
+        model to wait for) within the reading's own budget. A reading still under way then gives what it has
+        published (its search stops at its next stage)."""
         if after_answer:
             required = self.mode == "required"
             self.budget.cut(self.timing.required_grace_seconds if required else self.timing.grace_seconds)
-        wait = max(0.0, self.budget.left()) + self.timing.finish_seconds
         try:
-            return self.future.result(timeout=wait)
+            return self.future.result(timeout=max(0.0, self.budget.left()))
         except concurrent.futures.TimeoutError:
-            return []  # nothing in time: the verdict stands on the model alone
+            self.reading.abandoned = True
+            symbols = list(self.reading.symbols)
+            return findings(self.reading, self.lookup(_gtins(symbols)) if symbols else {}, symbols)
 
 
 @dataclass
 class BarcodeCheck:
     records: GtinRecords
-    read: Callable[[bytes, Budget], Reading] = read_photo
+    read: Callable[[bytes, Budget, Reading], Reading] = read_photo
     timing: Timing = field(default_factory=Timing)
     _pool: concurrent.futures.ThreadPoolExecutor = field(
         default_factory=lambda: concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="barcodes")
@@ -127,12 +132,19 @@ class BarcodeCheck:
         if mode == "off":
             return None
         budget = Budget(self.timing.budget_seconds)
+        reading = Reading()
         context = contextvars.copy_context()  # the caller's AWS principal (the embedded default scopes it)
-        future = self._pool.submit(context.run, self._work, brand_id, body, budget)
-        return Pending(future, budget, mode, self.timing)
+        future = self._pool.submit(context.run, self._work, brand_id, body, budget, reading)
+        return Pending(future, budget, mode, self.timing, reading, lambda g: self.records.lookup(brand_id, g))
 
-    def _work(self, brand_id: str, body: bytes, budget: Budget) -> list[BarcodeFinding]:
-        reading = self.read(body, budget)
-        gtins = [s.scanned.gtin for s in reading.symbols if s.scanned and s.scanned.check_digit_ok]
-        registered = self.records.lookup(brand_id, gtins) if gtins else {}
-        return findings(reading, registered)
+    def _work(self, brand_id: str, body: bytes, budget: Budget, reading: Reading) -> list[BarcodeFinding]:
+        self.read(body, budget, reading)
+        symbols = list(reading.symbols)
+        if reading.abandoned:
+            return []  # the caller took what was published
+        gtins = _gtins(symbols)
+        return findings(reading, self.records.lookup(brand_id, gtins) if gtins else {}, symbols)
+
+
+def _gtins(symbols: list[Symbol]) -> list[str]:
+    return [s.scanned.gtin for s in symbols if s.scanned and s.scanned.check_digit_ok]
