@@ -33,6 +33,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +227,8 @@ class HttpEndpoint:
     def invoke(
         self, endpoint_name: str, target_model: str, body: bytes, content_type: str, *, custom_attributes: str = ""
     ) -> bytes:
-        response = self.http.post(f"/models/{target_model}/invoke", content=body, headers={"content-type": content_type})
+        headers = {"content-type": content_type}
+        response = self.http.post(f"/models/{target_model}/invoke", content=body, headers=headers)
         response.raise_for_status()
         return response.content
 
@@ -288,7 +290,7 @@ def main() -> int:
     figures |= decode_rates()
     figures |= misreads()
     figures |= latency()
-    figures["zxing_cpp"] = zxingcpp.__version__
+    figures["zxing_cpp"] = version("zxing-cpp")
     print(json.dumps(figures), flush=True)
     return 0
 

@@ -341,7 +341,10 @@ def test_a_lookup_finds_only_the_brands_own_gtins(gtins: GtinRecords) -> None:
     gtins.replace("other", [GtinEntry("09506000134352", "hat")])
 
     found = gtins.lookup("acme", ["05901234123457", "04006381333931", "09506000134352"])
-    assert found == {"05901234123457": GtinEntry("05901234123457", "shoe"), "04006381333931": GtinEntry("04006381333931")}
+    assert found == {
+        "05901234123457": GtinEntry("05901234123457", "shoe"),
+        "04006381333931": GtinEntry("04006381333931"),
+    }
     assert gtins.lookup("other", ["05901234123457"]) == {}
     assert gtins.entries("other") == [GtinEntry("09506000134352", "hat")]
 

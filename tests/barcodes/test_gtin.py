@@ -121,7 +121,7 @@ def test_upc_e_expansion_agrees_with_zxing_cpps_own_writer_and_reader() -> None:
         except ValueError:
             continue
         image = np.asarray(symbol.to_image(scale=3, add_quiet_zones=True))
-        (read,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.UPCE)
+        (read,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.UPCE]))
         assert gtin.expand_upc_e(digits).zfill(13) == read.text  # zxing reports the 13-digit expansion
         checked += 1
 

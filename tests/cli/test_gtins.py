@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,10 @@ def test_a_malformed_add_is_refused(spec: str) -> None:
 
 
 def test_adding_and_removing_keep_the_rest_of_the_stored_list() -> None:
-    stored = [{"gtin": "05901234123457", "class": "shoe"}, {"gtin": "00000096385074", "class": None}]
+    stored: list[dict[str, Any]] = [
+        {"gtin": "05901234123457", "class": "shoe"},
+        {"gtin": "00000096385074", "class": None},
+    ]
     merged = gtins.merged(stored, [gtins.parse_add("96385074:boot")], ["5901234123457"])
     assert [s.entry for s in merged] == [{"gtin": "96385074", "class": "boot"}]
     assert [s.entry for s in gtins.merged(stored, [], [])] == [

@@ -27,7 +27,12 @@ from tests.support.scenes import Shape, draw_scene
 pytestmark = pytest.mark.slow
 
 BRAND = "acme"
-LABELS = {"classes": [{"id": 0, "name": "genuine", "role": "genuine"}, {"id": 1, "name": "counterfeit", "role": "counterfeit"}]}
+LABELS = {
+    "classes": [
+        {"id": 0, "name": "genuine", "role": "genuine"},
+        {"id": 1, "name": "counterfeit", "role": "counterfeit"},
+    ]
+}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +121,9 @@ def test_an_unregistered_barcode_on_the_product_is_a_counterfeit(client: ApiClie
 def test_a_relabelled_product_is_a_counterfeit(client: ApiClient, tmp_path: Path) -> None:
     # The barcode is registered, but to the brand's other product: a genuine-looking package carrying it is
     # relabelled goods.
-    _register(client, [{"gtin": "5901234123457", "class": "genuine"}, {"gtin": "4006381333931", "class": "counterfeit"}])
+    _register(
+        client, [{"gtin": "5901234123457", "class": "genuine"}, {"gtin": "4006381333931", "class": "counterfeit"}]
+    )
     answer = flows.verify_photo(client, BRAND, shopper_photo(tmp_path / "c.jpg", "400638133393")).answer
 
     assert answer["verdict"] == "counterfeit", answer["reason"]

@@ -5,6 +5,7 @@ barcode from calling a genuine product counterfeit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -29,11 +30,13 @@ def detector(answer: str) -> Verdict:
     class_id = {"genuine": 0, "counterfeit": 2, "nothing": None}[answer]
     if class_id is None:
         return decide([], CLASSES)
-    return decide([{"class_id": class_id, "name": CLASSES[class_id]["name"], "confidence": 0.9, "box": PRODUCT}], CLASSES)
+    return decide(
+        [{"class_id": class_id, "name": CLASSES[class_id]["name"], "confidence": 0.9, "box": PRODUCT}], CLASSES
+    )
 
 
 def barcode(
-    kind: str, *, box: dict[str, float] | None = None, confirmed: bool = True, trade_item: bool = True
+    kind: str, *, box: Mapping[str, float] | None = None, confirmed: bool = True, trade_item: bool = True
 ) -> BarcodeFinding:
     gtin, ok, registered, name = {
         "matching": ("05901234123457", True, True, "shoe"),
