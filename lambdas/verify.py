@@ -16,7 +16,7 @@ from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.sagemaker import SageMakerEndpoint
 from authentic.errors import InvalidInput
 from authentic.models.policy import Policy
-from authentic.verify.barcodes import BarcodeCheck, Timing
+from authentic.verify.barcodes import BarcodeCheck, Timing, share_the_core
 from authentic.verify.service import Verify
 
 _SAFETY_MS = 3000
@@ -25,6 +25,7 @@ _SAFETY_MS = 3000
 def production(config: settings.Settings) -> Verify:
     policy = Policy(DynamoModelRecords(config.table_name), DynamoDatasetRecords(config.table_name))
     barcodes = BarcodeCheck(DynamoGtinRecords(config.table_name), timing=Timing.from_settings(config))
+    share_the_core()
     return Verify(policy, SageMakerEndpoint(), config, barcodes=barcodes)
 
 

@@ -210,8 +210,8 @@ class _Search:
             found += self._decode(fine, LINEAR, "fine", lambda p: p)
             self.reading.timings_ms["fine"] = _ms(started)
             self._publish(found)
-        if not self._done(found):
-            found += self._candidates()
+        if not self._done(found) and not self.budget.expired:
+            found += self._candidates(coarse, factor)
             self._publish(found)
         if not self._done(found) and fine.width * fine.height <= SMALL_PHOTO_PIXELS and not self.budget.expired:
             found += self._turned(45.0)
@@ -232,15 +232,16 @@ class _Search:
             self.reading.symbols = symbols  # one assignment: a reader in another thread sees all or none
             self.reading.timings_ms["confirm"] = self.reading.timings_ms.get("confirm", 0.0) + _ms(started)
 
-    def _candidates(self) -> list[Symbol]:
+    def _candidates(self, coarse: Image.Image, factor: int) -> list[Symbol]:
+        """Skewed symbols: found on the coarse copy (a quarter of the pixels of the finer one), read from the
+        finer one."""
         fine = self.photo.fine
         started = time.perf_counter()
-        block = 8 if max(fine.size) <= SCAN_LONG_SIDE else 16
-        candidates = find_candidates(np.asarray(fine), block=block, most=CANDIDATES)
+        candidates = find_candidates(np.asarray(coarse), block=8, most=CANDIDATES)
         self.reading.timings_ms["candidates"] = _ms(started)
         found: list[Symbol] = []
         for candidate in candidates:
-            box = (candidate.left, candidate.top, candidate.right, candidate.bottom)
+            box = (candidate.left * factor, candidate.top * factor, candidate.right * factor, candidate.bottom * factor)
             crop, to_fine = _upright_crop(fine, box, candidate.angle, margin=0.25)
             for sharpen in (False, True):
                 if self.budget.expired:
