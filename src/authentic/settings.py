@@ -67,7 +67,7 @@ class Settings(BaseModel):
     # Reading the photo's barcodes beside the endpoint call: at most this long from the request's start, and this
     # long past the model's answer (advisory) or, when the brand requires a barcode, past it (required).
     barcode_budget_seconds: float = Field(1.5, gt=0, le=10)
-    barcode_grace_seconds: float = Field(0.03, ge=0, le=10)
+    barcode_grace_seconds: float = Field(0.01, ge=0, le=10)
     barcode_required_grace_seconds: float = Field(1.0, ge=0, le=10)
 
     @classmethod

@@ -93,7 +93,7 @@ class Timing:
     `Settings.barcode_*`)."""
 
     budget_seconds: float = 1.5
-    grace_seconds: float = 0.03
+    grace_seconds: float = 0.01
     required_grace_seconds: float = 1.0
 
     @classmethod
