@@ -10,8 +10,11 @@ then: the symbols the reader has published so far, looked up in the caller's thr
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import contextvars
+import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +29,16 @@ MAX_TEXT = 200  # characters of a symbol's text reported (a QR code can carry 4,
 # How often a thread holding the GIL hands it over (Python's default: 5 ms). The endpoint call sends the photo
 # in chunks and each chunk needs the GIL back: behind a reading thread, each waited up to 5 ms.
 SWITCH_INTERVAL_SECONDS = 0.0005
+
+
+READER_NICENESS = 19  # the reading thread yields the core to the endpoint call's whenever that one can run
+
+
+def _yield_the_core() -> None:
+    """Lower this thread's scheduling priority (Linux: niceness is per thread; raising it needs no privilege).
+    On one vCPU, the endpoint call's thread otherwise waits for the reading's time slice at every socket wake-up."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux: the scheduler decides alone
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 
 
 def share_the_core() -> None:
@@ -133,7 +146,9 @@ class BarcodeCheck:
     read: Callable[[bytes, Budget, Reading], Reading] = read_photo
     timing: Timing = field(default_factory=Timing)
     _pool: concurrent.futures.ThreadPoolExecutor = field(
-        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="barcodes")
+        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(
+            2, thread_name_prefix="barcodes", initializer=_yield_the_core
+        )
     )
 
     def start(self, brand_id: str, body: bytes, mode: BarcodeMode) -> Pending | None:
