@@ -11,7 +11,9 @@ export YOLO_OFFLINE := 1
 export YOLO_AUTOINSTALL := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint typecheck pytest synth bench lock clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install browser demo test lint typecheck pytest synth bench openapi lock clean
 
 # Creates .venv if missing and installs the locked dependency set (torch/torchvision pinned together).
 $(STAMP): pyproject.toml requirements.lock constraints.txt
@@ -28,6 +30,14 @@ $(SIMULATOR): tools/iam-simulate/package.json tools/iam-simulate/package-lock.js
 
 install: $(STAMP) $(SIMULATOR)
 
+# The browser tests drive Debian's chromium (Playwright's own browser download is never used). Installed through
+# apt when missing and run as root (as CI is); otherwise the tests fail and say how to install it.
+browser:
+	@test -x $(CHROMIUM) || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  for try in 1 2 3; do apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-dejavu-core >/dev/null && break; echo "apt-get failed (try $$try of 3), retrying"; sleep 20; done; \
+	else echo "warning: no $(CHROMIUM) and not root: install Debian's chromium, or the browser tests will fail"; fi; }
+
 demo: install
 	$(PY) -m authentic.cli demo
 
@@ -41,7 +51,7 @@ lint: install
 typecheck: install
 	$(PY) -m mypy src lambdas stacks containers bench app.py tests
 
-pytest: install
+pytest: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Synthesizes both stacks (cdk-nag runs in the synth; a finding fails it), then lints them: errors fail, warnings show.
@@ -51,6 +61,10 @@ synth: install
 
 bench: install
 	$(PY) -m bench
+
+# Regenerates docs/openapi.json from the wiring and the models (a test fails while it is out of date).
+openapi: install
+	$(PY) -m authentic.openapi docs/openapi.json
 
 # Re-resolve the lock file from pyproject.toml (run after changing a pin).
 lock:

@@ -37,7 +37,11 @@ def create_handler(services: Services | None = None) -> Handler:
 
     @api.route("GET", "/brands/{brandId}/uploads")
     def ingest_summary(brandId: str) -> dict[str, Any]:
+        """The brand's ingest results; with `?pairs=id,id,...` (at most 100), the outcome of each of those pairs."""
         logger.append_keys(brand_id=brandId)
+        named = api.query("pairs")
+        if named is not None:
+            return current().report.outcomes(brandId, [p for p in named.split(",") if p])
         return current().report.summary(brandId)
 
     return api.handler()

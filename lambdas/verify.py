@@ -1,4 +1,8 @@
-"""POST /verify?brand={brandId}: the public shopper route. The photo is the binary body; it is never stored."""
+"""The verify routes: the photo is the binary body; it is never stored.
+
+`POST /verify?brand={brandId}` (public): the shopper's answer, `public_answer`. `POST /brands/{brandId}/verify`
+(IAM, the brand web server): the full answer, with near misses and thresholds. Both are the same service call.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.sagemaker import SageMakerEndpoint
 from authentic.errors import InvalidInput
 from authentic.models.policy import Policy
+from authentic.verify.answer import Answer, public_answer
 from authentic.verify.barcodes import BarcodeCheck, Timing, share_the_core
 from authentic.verify.service import Verify
 
@@ -35,11 +40,7 @@ def create_handler(verify: Verify | None = None) -> Handler:
     api = Api("verify")
     current = provide(verify, lambda: production(settings.Settings.from_env()))
 
-    @api.route("POST", "/verify")
-    def verify_photo() -> dict[str, Any]:
-        brand = api.query("brand")
-        if not brand:
-            raise InvalidInput("say which brand: POST /verify?brand={brandId}")
+    def answer(brand: str) -> Answer:
         logger.append_keys(brand_id=brand)
         event = api.resolver.current_event
         raw = event.body or ""
@@ -48,9 +49,20 @@ def create_handler(verify: Verify | None = None) -> Handler:
         context = api.resolver.lambda_context
         remaining_ms = context.get_remaining_time_in_millis() if context else 20000
         deadline = max(1.0, (remaining_ms - _SAFETY_MS) / 1000)
-        answer = current()(brand, body, content_type, deadline_seconds=deadline)
-        metrics.add_metric(name=f"Verdict{answer['verdict'].capitalize()}", unit=MetricUnit.Count, value=1)
-        return answer
+        result = current()(brand, body, content_type, deadline_seconds=deadline)
+        metrics.add_metric(name=f"Verdict{result.verdict.verdict.capitalize()}", unit=MetricUnit.Count, value=1)
+        return result
+
+    @api.route("POST", "/verify")
+    def verify_photo() -> dict[str, Any]:
+        brand = api.query("brand")
+        if not brand:
+            raise InvalidInput("say which brand: POST /verify?brand={brandId}")
+        return public_answer(answer(brand))
+
+    @api.route("POST", "/brands/{brandId}/verify")
+    def verify_for_brand(brandId: str) -> dict[str, Any]:
+        return answer(brandId).to_json()
 
     return api.handler()
 

@@ -30,6 +30,11 @@ LOG_RETENTION_DAYS = frozenset(
 JOB_PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 SAGEMAKER_INSTANCE_PATTERN = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 MAX_TRAINING_SECONDS = 28 * 24 * 3600  # SageMaker's ceiling for MaxRuntimeInSeconds
+# An IAM role ARN (any partition, any account: the brand web server may run in another account); role paths allowed.
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")
+WAF_RATE_LIMITS = (10, 2_000_000_000)  # what a WAFv2 rate-based rule accepts, requests per evaluation window
+WAF_RATE_WINDOW_SECONDS = 300  # the rule's evaluation window: the limit counts requests of the last 5 minutes
 
 
 class ConfigError(ValueError):
@@ -82,6 +87,13 @@ class AppConfig:
     verify_throttle: Throttle = Throttle()
     log_retention_days: int = 30
     access_log_retention_days: int = 365
+    # The IAM role of the brand web server, the one principal that may call the brand routes; empty: any principal
+    # of the deploying account whose own IAM policy allows execute-api:Invoke (set it for production).
+    brand_server_role_arn: str = ""
+    # The public stage's WAF rate-based rule: requests one client IP may send in 5 minutes before it gets 429s
+    # (the brand routes, signed by the brand web server, are not counted).
+    waf_rate_limit: int = 300
+    alarm_email: str = ""  # who the dead-letter alarms notify (an email subscription); empty: no subscription
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -129,6 +141,11 @@ def _to_str(value: Any) -> str:
     raise ValueError(f"expected a non-empty string, got {value!r}")
 
 
+def _optional_str(value: Any) -> str:
+    """A string that may be empty (the setting is off)."""
+    return "" if value in ("", None) else _to_str(value)
+
+
 @dataclass(frozen=True)
 class _Key:
     """One context key: its parser and the range check that follows."""
@@ -173,7 +190,7 @@ KEYS: tuple[_Key, ...] = (
     _Key("trainingMaxWaitSeconds", _to_int, _between(60, MAX_TRAINING_SECONDS), "spot wait + run limit"),
     _Key(
         "trainingPretrainedWeightsUrl",
-        lambda v: "" if v in ("", None) else _to_str(v),
+        _optional_str,
         lambda v: None if v == "" or v.startswith("https://") else "must be empty or an https:// URL",
         "pretrained detector weights baked into the training image",
     ),
@@ -185,6 +202,32 @@ KEYS: tuple[_Key, ...] = (
     _Key("verifyBurstLimit", _to_int, _between(1, 5_000), "public verify route, burst"),
     _Key("logRetentionDays", _to_int, _one_of(LOG_RETENTION_DAYS), "Lambda and API log retention, days"),
     _Key("accessLogRetentionDays", _to_int, _between(1, 3653), "S3 server access log expiry, days"),
+    _Key(
+        "brandServerRoleArn",
+        _optional_str,
+        lambda v: (
+            None
+            if v == "" or ROLE_ARN_PATTERN.fullmatch(v)
+            else "must be empty or an IAM role ARN such as arn:aws:iam::123456789012:role/brand-server"
+        ),
+        "the brand web server's role: the only principal that may call the brand routes",
+    ),
+    _Key(
+        "wafRateLimit",
+        _to_int,
+        lambda v: (
+            None
+            if WAF_RATE_LIMITS[0] <= v <= WAF_RATE_LIMITS[1]
+            else f"must be between {WAF_RATE_LIMITS[0]} and {WAF_RATE_LIMITS[1]:,} (what AWS WAF accepts)"
+        ),
+        "requests one client IP may send to the public route in 5 minutes",
+    ),
+    _Key(
+        "alarmEmail",
+        _optional_str,
+        lambda v: None if v == "" or EMAIL_PATTERN.fullmatch(v) else "must be empty or one email address",
+        "who the dead-letter alarms notify",
+    ),
 )
 KNOWN = frozenset(k.name for k in KEYS)
 
@@ -265,6 +308,9 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         ),
         log_retention_days=_pick(values, "logRetentionDays", d.log_retention_days),
         access_log_retention_days=_pick(values, "accessLogRetentionDays", d.access_log_retention_days),
+        brand_server_role_arn=_pick(values, "brandServerRoleArn", d.brand_server_role_arn),
+        waf_rate_limit=_pick(values, "wafRateLimit", d.waf_rate_limit),
+        alarm_email=_pick(values, "alarmEmail", d.alarm_email),
     )
     problems += _cross_checks(config)
     if problems:
@@ -289,6 +335,9 @@ def context_defaults() -> dict[str, Any]:
         f"{PREFIX}verifyBurstLimit": d.verify_throttle.burst_limit,
         f"{PREFIX}logRetentionDays": d.log_retention_days,
         f"{PREFIX}accessLogRetentionDays": d.access_log_retention_days,
+        f"{PREFIX}brandServerRoleArn": d.brand_server_role_arn,
+        f"{PREFIX}wafRateLimit": d.waf_rate_limit,
+        f"{PREFIX}alarmEmail": d.alarm_email,
     }
 
 

@@ -26,6 +26,7 @@ from stacks.constructs.lambdas import Functions
 from stacks.constructs.orchestration import Orchestration
 from stacks.constructs.training import TrainingImage
 from stacks.constructs.verify import Verify
+from stacks.constructs.web import ShopperPage
 from stacks.stateful import StatefulStack
 
 
@@ -72,6 +73,7 @@ class ServiceStack(cdk.Stack):
             dataset_bucket=stateful.dataset_bucket,
             artifacts_bucket=stateful.artifacts_bucket,
             pretrained_weights_url=config.training.pretrained_weights_url,
+            job_prefix=config.job_prefix,
         )
         hosting = MultiModelHosting(
             self,
@@ -119,6 +121,7 @@ class ServiceStack(cdk.Stack):
             table=stateful.table,
             job_prefix=config.job_prefix,
             training_instance_type=config.training.instance_type,
+            alarm_topic=stateful.alarm_topic,
         )
         Verify(
             self,
@@ -144,10 +147,18 @@ class ServiceStack(cdk.Stack):
             functions=dict(self.functions),
             public_throttle=config.verify_throttle,
             log_retention_days=config.log_retention_days,
+            # The brand web server's role, else the deploying account (its principals, as their IAM policies allow).
+            brand_server=config.brand_server_role_arn or wiring.account_root(self.account, self.partition),
+            waf_rate_limit=config.waf_rate_limit,
         )
         self.orchestration = orchestration
         self.training = training
         self.hosting = hosting
 
+        self.page = ShopperPage(
+            self, "ShopperPage", api=self.api.rest_api, log_retention_days=config.access_log_retention_days
+        )
+
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API (stage included)")
+        cdk.CfnOutput(self, "PageUrl", value=self.page.url, description="The shopper's page: add ?brand={brandId}")
         cdk.CfnOutput(self, "EndpointName", value=hosting.endpoint_name, description="Multi-model endpoint")

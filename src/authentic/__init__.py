@@ -3,7 +3,7 @@ runtime and the CLI, one sub-package per capability.
 
 Layers, top to bottom (a layer imports only from those below it; `pyproject.toml` states the rules and
 `lint-imports` checks them):
-- `cli`, `local`: the command line and the embedded default; may import anything.
+- `cli`, `local`, `openapi`: the command line, the embedded default and the API document; may import anything.
 - `inference` (the inference image), `training.container` (the training image), and the Lambda side:
   `api` (the REST edge), `ingest`, `training` (orchestration), `models`, `verify`.
 - `aws`: the client factory, the ports the domain is typed on, and the boto3 adapters.

@@ -3,20 +3,28 @@
 IAM (SigV4) routes are for the brand web server; PUBLIC routes (POST /verify) take no auth and get method-level
 throttling on the stage. Path parameters are declared required and validated by API Gateway. Photos arrive as
 binary bodies (the binary media types below), base64-encoded to the Lambda proxy integration.
+
+The resource policy (`wiring.resource_policy`) lets anyone call the public routes and only the brand web server
+(the configured role, else the deploying account) call the brand routes. The stage has a WAF web ACL
+(`firewall.PublicFirewall`). API Gateway's own refusals answer in the project's JSON shape
+(`wiring.GATEWAY_RESPONSES`), the 413 naming the largest photo that fits and how to meet it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from authentic import wiring
 from stacks.config import Throttle
+from stacks.constructs.firewall import PublicFirewall
 from stacks.constructs.lambdas import log_retention
 from stacks.constructs.nag import acknowledge
 
@@ -29,13 +37,9 @@ IAM_ROUTE_REASON = (
 )
 PUBLIC_ROUTE_REASON = (
     "Public by design: shoppers verify a photo without an account. The method is throttled on the stage "
-    "(method-level rate and burst limits), takes no path input, and the function can only read the table and "
+    "(method-level rate and burst limits) and per client IP by the stage's WAF web ACL, takes no path input, "
+    "answers only the verdict and its counting boxes, and the function can only get the brands' table items and "
     "invoke this deployment's endpoint."
-)
-WAF_REASON = (
-    "No WAF web ACL by default: brand routes require SigV4 and the one public route has method-level "
-    "throttling; a WAFv2 rate-based rule (about 6 USD/month plus requests) can be associated with the stage "
-    "where per-client limits are needed."
 )
 CLOUDWATCH_ROLE_REASON = (
     "API Gateway's account-level CloudWatch role uses the AWS-managed AmazonAPIGatewayPushToCloudWatchLogs "
@@ -52,6 +56,13 @@ def method_options_key(route: wiring.Route) -> str:
     return f"{route.path}/{route.method}"
 
 
+def gateway_response_body(response: wiring.GatewayResponse) -> str:
+    """The JSON body template of a gateway response: the fixed message, or API Gateway's own (already quoted)."""
+    if response.message is None:
+        return '{"error": ' + json.dumps(response.error) + ', "message": $context.error.messageString}'
+    return json.dumps({"error": response.error, "message": response.message})
+
+
 class Api(Construct):
     """The RestApi, its stage (access logs, execution logs, tracing, throttling) and the wired methods."""
 
@@ -63,6 +74,8 @@ class Api(Construct):
         functions: Mapping[str, lambda_.IFunction],
         public_throttle: Throttle,
         log_retention_days: int,
+        brand_server: str,
+        waf_rate_limit: int,
     ) -> None:
         super().__init__(scope, construct_id)
         missing = sorted({r.function for r in wiring.ROUTES} - set(functions))
@@ -84,6 +97,7 @@ class Api(Construct):
             description="Counterfeit detection: brand uploads, training and models (IAM); public verify.",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=list(wiring.BINARY_MEDIA_TYPES),
+            policy=iam.PolicyDocument.from_json(wiring.resource_policy(STAGE_NAME, brand_server)),
             cloud_watch_role=True,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
@@ -106,7 +120,10 @@ class Api(Construct):
                 method_options=throttled,
             ),
         )
-        acknowledge(self.rest_api.deployment_stage, "APIG3", WAF_REASON)
+        self.firewall = PublicFirewall(
+            self, "Firewall", stage=self.rest_api.deployment_stage, stage_name=STAGE_NAME, rate_limit=waf_rate_limit
+        )
+        self._gateway_responses()
         acknowledge(
             self.rest_api,
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
@@ -125,6 +142,17 @@ class Api(Construct):
             if integration is None:
                 integration = integrations[route.function] = apigw.LambdaIntegration(functions[route.function])
             self.methods[(route.method, route.path)] = self._method(route, integration, validator)
+
+    def _gateway_responses(self) -> None:
+        for response in wiring.GATEWAY_RESPONSES:
+            retry = response.retry_after_seconds
+            self.rest_api.add_gateway_response(
+                "".join(part.capitalize() for part in response.response_type.split("_")),
+                type=apigw.ResponseType.of(response.response_type),
+                status_code=None if response.status is None else str(response.status),
+                response_headers=None if retry is None else {"Retry-After": f"'{retry}'"},
+                templates={"application/json": gateway_response_body(response)},
+            )
 
     def _method(
         self, route: wiring.Route, integration: apigw.LambdaIntegration, validator: apigw.RequestValidator

@@ -1,19 +1,22 @@
 """Upload ingest: the upload-forms function's rights, and S3 object-created → SQS (+ dead-letter queue) → ingest.
 
-Two halves with two lifecycles. `UploadNotifications` (stateful stack) owns the queue, its dead-letter queue and
-the bucket notification, so a redeploy of code never drops queued uploads. `Ingest` (service stack) grants the
-functions what they need and subscribes the consumer named in `wiring.EVENTS` to the queue.
+Two halves with two lifecycles. `UploadNotifications` (stateful stack) owns the queue, its dead-letter queue, the
+alarm on it (which notifies the alarm topic) and the bucket notification, so a redeploy of code never drops queued
+uploads. `Ingest` (service stack) grants the functions what they need and subscribes the consumer named in
+`wiring.EVENTS` to the queue, with that event's maximum concurrency.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -39,7 +42,7 @@ def consumer_of(source: wiring.EventSource) -> wiring.Function:
 class UploadNotifications(Construct):
     """The uploads bucket's object-created notifications, queued with a dead-letter queue and an alarm on it."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, uploads: s3.IBucket) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, uploads: s3.IBucket, alarm_topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
         consumer = consumer_of(wiring.EventSource.UPLOADS_CREATED)
 
@@ -67,6 +70,7 @@ class UploadNotifications(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
 
 
 def _objects(bucket: s3.IBucket, *patterns: str) -> list[str]:
@@ -78,10 +82,7 @@ UPLOAD_KEYS = (
     keys.upload_image_key("*", "*"),  # {brand}/{pair}/image
     keys.upload_annotation_key("*", "*"),  # {brand}/{pair}/annotation.json
 )
-DATASET_PAIR_KEYS = (
-    keys.dataset_image_key("*", "*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/images/*
-    keys.dataset_annotation_key("*", "*").rsplit("/", 1)[0] + "/*",  # {brand}/annotations/*
-)
+DATASET_OBJECT_KEYS = (keys.dataset_prefix("*") + f"{keys.OBJECTS}/*",)  # {brand}/objects/*
 
 
 class Ingest(Construct):
@@ -118,7 +119,12 @@ class Ingest(Construct):
     def subscribe(self, function: lambda_.Function) -> None:
         """Wire the consumer of UPLOADS_CREATED: the queue as its event source, and its data rights."""
         function.add_event_source(
-            sources.SqsEventSource(self._queue, batch_size=BATCH_SIZE, report_batch_item_failures=True)
+            sources.SqsEventSource(
+                self._queue,
+                batch_size=BATCH_SIZE,
+                report_batch_item_failures=True,
+                max_concurrency=wiring.event(wiring.EventSource.UPLOADS_CREATED).max_concurrency,
+            )
         )
         role = role_of(function)
         allow(
@@ -130,11 +136,10 @@ class Ingest(Construct):
         )
         allow(
             role,
-            actions=["s3:PutObject", "s3:DeleteObject"],
-            resources=_objects(self._dataset, *DATASET_PAIR_KEYS),
-            wildcard_reason="Ingest writes (and withdraws re-rejected) normalised pairs under each brand's "
-            "images/ and annotations/ prefixes of the dataset bucket; the bucket is versioned, so nothing "
-            "is lost by a delete.",
+            actions=["s3:PutObject"],
+            resources=_objects(self._dataset, *DATASET_OBJECT_KEYS),
+            wildcard_reason="Ingest creates each brand's immutable objects ({brand}/objects/{sha256}.*, "
+            "conditional writes that never overwrite); it deletes nothing.",
         )
         # Without ListBucket a missing key answers 403 instead of 404, and ingest tells them apart.
         allow(role, actions=["s3:ListBucket"], resources=[self._uploads.bucket_arn])

@@ -2,9 +2,9 @@
 
 The defaults, set here and nowhere else: the runtime and architecture the code asset is bundled for, JSON logs
 with Lambda's log-level controls, X-Ray active tracing, a log group per function with the configured retention,
-timeout and memory from `wiring.Function`, an execution role per function that may write only its own log group
-(capability constructs add the rest), and the environment: the deployment's `Settings.to_env()` plus the
-Powertools settings.
+timeout, memory and reserved concurrency from `wiring.Function`, an execution role per function that may write only
+its own log group (capability constructs add the rest), and the environment: the deployment's `Settings.to_env()`
+plus the Powertools settings.
 """
 
 from __future__ import annotations
@@ -119,6 +119,7 @@ class Functions(Construct):
             code=code,
             timeout=cdk.Duration.seconds(spec.timeout_seconds),
             memory_size=spec.memory_mb,
+            reserved_concurrent_executions=spec.reserved_concurrency,
             role=role,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,

@@ -68,6 +68,12 @@ class _AcknowledgeWildcards:
         return []
 
 
+def acknowledge_wildcard_resources(scope: IConstruct, resources: Sequence[str], reason: str) -> None:
+    """Acknowledge the IAM5 finding of each wildcard resource (tokens allowed: named once they resolve) on scope,
+    for statements that CDK itself writes (its own custom resources' grants), not through `allow()`."""
+    scope.node.add_validation(_AcknowledgeWildcards(scope, resources, reason))
+
+
 def allow(
     role: iam.IRole,
     *,

@@ -1,19 +1,22 @@
 """Training orchestration and model promotion.
 
-The training function (brand routes: start a job, poll it, list models, promote, the verdict policy) may:
-read the dataset and write only its manifests and training snapshots; create, describe and tag SageMaker training
-jobs named with this deployment's prefix, on the configured instance type only; pass the training role, and only
-to SageMaker; copy a model artifact into the live-models bucket under a new key (manual promotion).
+The training function (brand routes: start a job, poll it, list models, promote, the verdict policy) may: write
+only the dataset's manifests (a freeze reads the table, not the bucket); create, describe and tag SageMaker
+training jobs named with this deployment's prefix, on the configured instance type only and with network isolation
+only; pass the training role, and only to SageMaker; copy a model artifact into the live-models bucket under a new
+key (manual promotion).
 
 The promotion function is triggered by an EventBridge rule on "SageMaker Training Job State Change" for this
 deployment's job-name prefix and the terminal states; it reads the artifact and copies it into the live-models
-bucket. Events it cannot process (delivery or function failures) land in a dead-letter queue with an alarm.
+bucket. Events it cannot process (delivery or function failures) land in a dead-letter queue with an alarm, which
+notifies the alarm topic.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -21,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from authentic import keys, wiring
@@ -31,8 +35,7 @@ from stacks.constructs.storage import dead_letter_queue
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 
-MANIFEST_KEYS = keys.manifest_key("*", "*").rsplit("/", 1)[0] + "/*"  # {brand}/manifests/*
-SNAPSHOT_KEYS = keys.snapshot_prefix("*", "*").split("/", 1)[0] + "/*"  # snapshots/*
+MANIFEST_KEYS = keys.dataset_prefix("*") + f"{keys.MANIFESTS}/*"  # {brand}/manifests/*
 # SageMaker writes {brand}/{job}/output/model.tar.gz, and output.tar.gz beside it when the job wrote output data.
 ARTIFACT_KEYS = (f"*/output/{MODEL_ARTIFACT}", f"*/output/{OUTPUT_ARTIFACT}")
 LIVE_KEYS = "*/v*.tar.gz"  # keys.live_model_key: {brand}/v{version:05d}.tar.gz, never reused
@@ -59,8 +62,10 @@ class Orchestration(Construct):
         table: dynamodb.ITable,
         job_prefix: str,
         training_instance_type: str,
+        alarm_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._alarm_topic = alarm_topic
         self._artifacts = artifacts
         self._live_models = live_models
         self._table = table
@@ -74,26 +79,22 @@ class Orchestration(Construct):
         table.grant_read_write_data(training_function)
         allow(
             role,
-            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
-            resources=[dataset.arn_for_objects("*")],
-            wildcard_reason="Freezing a dataset reads any brand's images and annotations at exact versions; "
-            "the brand is a request parameter checked by the handler, so the read spans the dataset bucket.",
-        )
-        allow(role, actions=["s3:ListBucket", "s3:ListBucketVersions"], resources=[dataset.bucket_arn])
-        allow(
-            role,
-            actions=["s3:PutObject", "s3:PutObjectTagging"],
-            resources=[dataset.arn_for_objects(MANIFEST_KEYS), dataset.arn_for_objects(SNAPSHOT_KEYS)],
-            wildcard_reason="Training writes only frozen manifests ({brand}/manifests/*) and the training "
-            "channel materialised from them (snapshots/*); it cannot touch images or annotations.",
+            actions=["s3:PutObject"],
+            resources=[dataset.arn_for_objects(MANIFEST_KEYS)],
+            wildcard_reason="A freeze writes only a manifest and its SageMaker ManifestFile ({brand}/manifests/*); "
+            "it reads no object and cannot touch the images or annotations.",
         )
         allow(
             role,
             actions=["sagemaker:CreateTrainingJob"],
             resources=[self.training_job_arn],
-            conditions={"ForAllValues:StringEquals": {"sagemaker:InstanceTypes": [training_instance_type]}},
+            conditions={
+                "ForAllValues:StringEquals": {"sagemaker:InstanceTypes": [training_instance_type]},
+                "Bool": {"sagemaker:NetworkIsolation": "true"},  # the container may reach nothing
+            },
             wildcard_reason="Training job names are made per brand and manifest at request time; the statement "
-            "is limited to this deployment's job-name prefix and the configured instance type.",
+            "is limited to this deployment's job-name prefix, the configured instance type and jobs with network "
+            "isolation.",
         )
         allow(
             role,
@@ -163,7 +164,7 @@ class Orchestration(Construct):
                 max_event_age=cdk.Duration.hours(24),
             )
         )
-        cloudwatch.Alarm(
+        alarm = cloudwatch.Alarm(
             self,
             "PromotionDeadLettersAlarm",
             alarm_description="Training state changes the promotion function could not process (see the DLQ).",
@@ -175,6 +176,7 @@ class Orchestration(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self._alarm_topic))
 
         self._grant_promote(function)
         allow(

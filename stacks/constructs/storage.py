@@ -49,7 +49,9 @@ class BucketSpec:
 
 BUCKETS: tuple[BucketSpec, ...] = (
     BucketSpec("Uploads", versioned=True, purpose="raw photo and annotation uploads kept as they came"),
-    BucketSpec("Dataset", versioned=True, purpose="normalised per-brand datasets with manifests and snapshots"),
+    BucketSpec(
+        "Dataset", versioned=True, purpose="normalised per-brand datasets: content-addressed objects and manifests"
+    ),
     BucketSpec("Artifacts", versioned=False, purpose="SageMaker training output"),
     BucketSpec("LiveModels", versioned=True, purpose="promoted models read by the multi-model endpoint"),
 )

@@ -7,9 +7,13 @@ not rebuild the image. `pretrained_weights_url`, when set, becomes the build arg
 pretrained weights into the image; without it jobs train from the model YAML.
 
 Role (assumed by SageMaker, passed by the training function):
-- read only the training snapshots of the dataset bucket (`snapshots/*`: objects, and listing under it);
-- write only the artifacts bucket (model.tar.gz and checkpoints), and read back only its checkpoints so a
-  spot-interrupted job can resume;
+- read only what a job's ManifestFile channel names in the dataset bucket: the manifests (`*/manifests/*`) and
+  the immutable objects (`*/objects/*`); no listing, which a ManifestFile channel does not need;
+- write only this deployment's jobs' output and checkpoints in the artifacts bucket
+  (`{brand}/{prefix}-*/output/*`, `{brand}/checkpoints/{prefix}-*/*`), and read back only checkpoints so a
+  spot-interrupted job can resume. Not each job's own keys alone: every job runs with this one role, and IAM has
+  no variable for the job that is writing, so one brand's job could write under another job's output prefix of
+  this deployment (the training container is ours, and runs with network isolation);
 - pull its own image repository (`ecr:GetAuthorizationToken` has no resource scoping in IAM);
 - write its logs to `/aws/sagemaker/TrainingJobs` and put metrics only in that CloudWatch namespace.
 """
@@ -24,12 +28,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from authentic import keys
+from authentic import settings as defaults
 from stacks.constructs.nag import allow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "containers/training/Dockerfile"
 WEIGHTS_BUILD_ARG = "PRETRAINED_WEIGHTS_URL"
-DATASET_PREFIX = "snapshots/"  # authentic.layout.snapshot_prefix: snapshots/{brand}/{manifest}/
+# What a ManifestFile channel reads (authentic.keys): {brand}/manifests/* and {brand}/objects/*.
+CHANNEL_KEYS = tuple(keys.dataset_prefix("*") + f"{folder}/*" for folder in (keys.MANIFESTS, keys.OBJECTS))
 CHECKPOINTS_PATTERN = "*/checkpoints/*"  # the orchestration's CheckpointConfig: {brand}/checkpoints/{job}/
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -47,6 +54,14 @@ BUILD_CONTEXT = (
 )
 
 
+def output_keys(job_prefix: str) -> tuple[str, ...]:
+    """What this deployment's jobs write in the artifacts bucket: SageMaker's output (`{S3OutputPath}{job}/output/`,
+    the output path being `s3://artifacts/{brand}/`) and the checkpoints (the request's CheckpointConfig,
+    `{brand}/checkpoints/{job}/`). Job names are `{prefix}-{brand}-{manifest}`."""
+    job = f"{job_prefix}-*"
+    return (f"*/{job}/output/*", f"*/checkpoints/{job}/*")
+
+
 class TrainingImage(Construct):
     """The training image asset and the SageMaker execution role; exposes `image_uri` and `role`."""
 
@@ -58,6 +73,7 @@ class TrainingImage(Construct):
         dataset_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         pretrained_weights_url: str = "",
+        job_prefix: str = defaults.JOB_PREFIX,
     ) -> None:
         super().__init__(scope, construct_id)
         if pretrained_weights_url and not pretrained_weights_url.startswith("https://"):
@@ -78,8 +94,9 @@ class TrainingImage(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description="SageMaker training jobs: read dataset snapshots, write model artifacts",
+            description="SageMaker training jobs: read frozen datasets, write model artifacts",
         )
+        self.job_prefix = job_prefix
         self._grant_data(dataset_bucket, artifacts_bucket)
         self._grant_image()
         self._grant_telemetry()
@@ -88,20 +105,19 @@ class TrainingImage(Construct):
         allow(
             self.role,
             actions=["s3:GetObject"],
-            resources=[dataset.arn_for_objects(f"{DATASET_PREFIX}*")],
-            wildcard_reason="Training reads only the training channel: the snapshots prefix of the dataset bucket.",
+            resources=[dataset.arn_for_objects(pattern) for pattern in CHANNEL_KEYS],
+            wildcard_reason="Training reads only its channel: the ManifestFile and manifest ({brand}/manifests/*) "
+            "and the immutable objects they name ({brand}/objects/*), whose keys are content hashes.",
         )
-        allow(
-            self.role,
-            actions=["s3:ListBucket"],
-            resources=[dataset.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{DATASET_PREFIX}*"]}},
-        )
+        # One role for every job of the deployment: IAM cannot tell which job writes, so this is the deployment's
+        # jobs' output and checkpoints, not one job's (see the module's docstring).
         allow(
             self.role,
             actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-            resources=[artifacts.arn_for_objects("*")],
-            wildcard_reason="Training writes its model.tar.gz and checkpoints under keys named per brand and job.",
+            resources=[artifacts.arn_for_objects(pattern) for pattern in output_keys(self.job_prefix)],
+            wildcard_reason="Training jobs write their output ({brand}/{job}/output/) and checkpoints "
+            "({brand}/checkpoints/{job}/) under job names made per brand and manifest at request time; the "
+            "statement is limited to this deployment's job-name prefix.",
         )
         allow(
             self.role,

@@ -21,6 +21,7 @@ from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.ports import (
     ClassRule,
     Contribution,
+    DatasetEntry,
     DatasetRecords,
     Endpoint,
     GtinChanges,
@@ -88,6 +89,14 @@ def test_objects_are_versioned_and_read_back_exactly(store: ObjectStore) -> None
     assert store.stream(BUCKET, "acme/a.json").read() == b"two!"
 
 
+def test_put_if_absent_creates_once_and_never_overwrites(store: ObjectStore) -> None:
+    assert store.put_if_absent(BUCKET, "acme/objects/x.json", b"first", content_type="application/json") is True
+    assert store.put_if_absent(BUCKET, "acme/objects/x.json", b"second", content_type="text/plain") is False
+
+    assert store.get(BUCKET, "acme/objects/x.json").body == b"first"
+    assert store.head(BUCKET, "acme/objects/x.json").content_type == "application/json"
+
+
 def test_a_missing_object_or_version_is_object_missing(store: ObjectStore) -> None:
     stored = store.put(BUCKET, "acme/b", b"x", content_type="image/jpeg")
     with pytest.raises(ObjectMissing):
@@ -141,13 +150,19 @@ def datasets(request: pytest.FixtureRequest) -> DatasetRecords:
     return DynamoDatasetRecords(settings.table_name)
 
 
-def accepted(fingerprint: str, class_id: int, name: str, boxes: int = 1) -> Outcome:
+def accepted(fingerprint: str, class_id: int, name: str, boxes: int = 1, image: str = "ab" * 32) -> Outcome:
     return Outcome(
         status="accepted",
         fingerprint=fingerprint,
         contribution=Contribution(1, {class_id: 1}, {class_id: boxes}),
         categories={class_id: name},
-        files=PairFiles(source_file="a.jpg", image_key="acme/images/p.jpg", sha256="ab" * 32, boxes=boxes),
+        files=PairFiles(
+            source_file="a.jpg",
+            image_key=f"acme/objects/{image}.jpg",
+            annotation_key=f"acme/objects/{fingerprint.encode().hex():0<64}.json",
+            sha256=image,
+            boxes=boxes,
+        ),
     )
 
 
@@ -181,6 +196,35 @@ def test_an_outcome_is_committed_exactly_once_and_counts_move_by_the_difference(
     summary = datasets.summary("acme")
     assert summary.images == 1
     assert (summary.class_images.get(0), summary.class_images.get(1)) == (0, 1)
+
+
+def test_entries_follow_each_committed_outcome(datasets: DatasetRecords) -> None:
+    """The compact entries a freeze reads are exactly the accepted pairs, with their objects and boxes."""
+    outcomes = {"p1": accepted("i1|a1", 0, "shoe", boxes=2), "p2": accepted("i2|a2", 1, "fake", image="cd" * 32)}
+    for pair, outcome in outcomes.items():
+        datasets.record_arrival("acme", pair, "image", version_id="i", size=1, sequencer="01")
+        current = datasets.record_arrival("acme", pair, "annotation", version_id="a", size=1, sequencer="01")
+        assert datasets.commit_outcome("acme", pair, current, outcome)
+    datasets.record_arrival("acme", "p3", "image", version_id="i", size=1, sequencer="01")  # still pending
+    assert datasets.entries("acme") == [
+        DatasetEntry("p1", outcomes["p1"].files.image_key, outcomes["p1"].files.annotation_key, {0: 2}),
+        DatasetEntry("p2", outcomes["p2"].files.image_key, outcomes["p2"].files.annotation_key, {1: 1}),
+    ]
+
+    # A re-uploaded annotation replaces p1's entry (twice: each replacement moves it to the other set) ...
+    for version, boxes in (("a2", 3), ("a3", 1)):
+        current = datasets.record_arrival("acme", "p1", "annotation", version_id=version, size=1, sequencer=version)
+        replaced = accepted(f"i|{version}", 0, "shoe", boxes=boxes, image="ef" * 32)
+        assert datasets.commit_outcome("acme", "p1", current, replaced)
+        (entry, _) = datasets.entries("acme")
+        assert entry == DatasetEntry("p1", replaced.files.image_key, replaced.files.annotation_key, {0: boxes})
+
+    # ... and a rejection removes it; another brand's dataset is its own.
+    current = datasets.record_arrival("acme", "p2", "annotation", version_id="bad", size=1, sequencer="09")
+    rejected = Outcome(status="rejected", fingerprint="i|bad", reason="no boxes")
+    assert datasets.commit_outcome("acme", "p2", current, rejected)
+    assert [e.pair_id for e in datasets.entries("acme")] == ["p1"]
+    assert datasets.entries("other") == []
 
 
 def test_a_class_keeps_its_first_name(datasets: DatasetRecords) -> None:

@@ -61,7 +61,7 @@ def test_a_transaction_conflict_is_retried_with_a_pause(monkeypatch: pytest.Monk
     client = boto3.client("dynamodb", region_name="us-east-1")
     records = DynamoDatasetRecords("table", dynamodb=client, table=object())
     pauses: list[float] = []
-    monkeypatch.setattr(dataset_records.time, "sleep", pauses.append)
+    monkeypatch.setattr("authentic.aws.dataset_records.time.sleep", pauses.append)
     with Stubber(client) as stub:
         for _ in range(2):
             stub.add_client_error(

@@ -90,7 +90,7 @@ class _VerifyClient:
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, str]] = []
 
-    def verify(self, brand: str, photo: bytes, content_type: str) -> dict[str, Any]:
+    def verify(self, brand: str, photo: bytes, content_type: str, *, public: bool = False) -> dict[str, Any]:
         self.sent.append((photo, content_type))
         with Image.open(io.BytesIO(photo)) as image:
             width, height = ImageOps.exif_transpose(image).size

@@ -155,12 +155,13 @@ def test_brand_specific_category_names(tmp_path: Path) -> None:
 
 def test_training_channel_is_what_the_finish_route_writes(tmp_path: Path) -> None:
     manifest = write_training_channel(tmp_path, n_images=6, seed=2, image_size=128, duplicates=2, brand_id="acme")
-    loaded = Manifest.load(tmp_path / "manifest.json")
+    loaded = Manifest.load(tmp_path / "manifests" / f"{manifest.manifest_id}.json")
     assert loaded == manifest
     assert loaded.brand_id == "acme"
     assert len(loaded.items) == 8
     hashes = [item.sha256 for item in loaded.items]
     assert len(set(hashes)) == 6, "the re-uploaded photos share their hash"
+    assert len({item.image for item in loaded.items}) == 6, "and their object"
     for item in loaded.items:
         data = (tmp_path / item.image).read_bytes()
         assert hashlib.sha256(data).hexdigest() == item.sha256

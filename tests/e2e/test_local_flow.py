@@ -65,10 +65,8 @@ def test_ingest_accepts_the_photos_and_refuses_the_broken_file(
     assert name == "broken.jpg"
     assert "truncated" in reason.lower()
     s3 = clients.client("s3")
-    keys = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket=runtime.settings.dataset_bucket, Prefix=f"{BRAND}/images/")["Contents"]
-    ]
+    listed = s3.list_objects_v2(Bucket=runtime.settings.dataset_bucket, Prefix=f"{BRAND}/objects/")["Contents"]
+    keys = [o["Key"] for o in listed if not o["Key"].endswith(".json")]
     assert len(keys) == 10
     for key in keys:
         data = s3.get_object(Bucket=runtime.settings.dataset_bucket, Key=key)["Body"].read()
@@ -140,6 +138,11 @@ def test_train_promote_and_verify(
     assert {"class_id", "name", "role", "confidence", "box"} <= set(answer["detections"][0])
     with Image.open(photo) as shot:
         assert answer["image_size"] == {"width": shot.width, "height": shot.height}
+    # The shopper's route: the same verdict, only the counting boxes, no thresholds.
+    public = flows.verify_photo(client, BRAND, photo, public=True).answer
+    assert (public["verdict"], public["image_size"]) == (answer["verdict"], answer["image_size"])
+    assert [d["box"] for d in public["detections"]] == [d["box"] for d in answer["detections"] if d["counts"]]
+    assert all("threshold" not in d and "counts" not in d for d in public["detections"])
 
 
 def _wait(client: ApiClient, job_name: str, timeout: float = 600) -> dict[str, Any]:

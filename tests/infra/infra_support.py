@@ -14,6 +14,20 @@ def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[st
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
 
 
+# Functions aws-cdk-lib adds for its own custom resources (they run only while a stack deploys): not the wiring's.
+CDK_HANDLERS = ("CustomCDKBucketDeployment",)
+
+
+def cdk_free(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The resources less those of CDK's own deploy-time handlers (function, role, policy, log group)."""
+    return {k: v for k, v in found.items() if not k.startswith(CDK_HANDLERS)}
+
+
+def wired_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The stack's Lambda functions less CDK's own deploy-time handlers."""
+    return cdk_free(resources(template, "AWS::Lambda::Function"))
+
+
 def logical_id(template: dict[str, Any], resource_type: str, path_fragment: str) -> str:
     """The logical id (it spells the construct path) of the one resource of a type containing path_fragment."""
     found = [k for k, v in resources(template, resource_type).items() if path_fragment in k]

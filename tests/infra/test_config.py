@@ -75,6 +75,12 @@ def test_every_problem_is_reported_at_once_and_names_its_key() -> None:
         ({"trainingVolumeGb": 0}, "trainingVolumeGb"),
         ({"trainingMaxRuntimeSeconds": 10}, "trainingMaxRuntimeSeconds"),
         ({"trainingPretrainedWeightsUrl": "http://example.com/w.pt"}, "https://"),
+        ({"brandServerRoleArn": "arn:aws:iam::123456789012:user/brand-server"}, "brandServerRoleArn"),
+        ({"brandServerRoleArn": "brand-server"}, "IAM role ARN"),
+        ({"wafRateLimit": 9}, "wafRateLimit"),
+        ({"wafRateLimit": 2_000_000_001}, "2,000,000,000"),
+        ({"alarmEmail": "ops@"}, "alarmEmail"),
+        ({"alarmEmail": "a@example.com, b@example.com"}, "one email address"),
     ],
 )
 def test_inconsistent_settings_are_refused(context: dict[str, object], fragment: str) -> None:
@@ -89,3 +95,22 @@ def test_spot_wait_shorter_than_runtime_is_fine_without_spot() -> None:
 
 def test_other_context_keys_are_left_alone() -> None:
     assert load_config({"@aws-cdk/core:checkSecretUsage": True, "aws:cdk:bundling-stacks": []}) == AppConfig()
+
+
+def test_the_edge_and_alarm_settings_default_off_and_are_read() -> None:
+    # Given the shipped defaults: the account's principals call the brand routes, no alarm email
+    default = AppConfig()
+    assert (default.brand_server_role_arn, default.alarm_email, default.waf_rate_limit) == ("", "", 300)
+    # When a deployment names its brand server, the WAF limit and an address (as `-c` strings)
+    config = load_config(
+        {
+            f"{PREFIX}brandServerRoleArn": "arn:aws:iam::123456789012:role/web/brand-server",
+            f"{PREFIX}wafRateLimit": "1000",
+            f"{PREFIX}alarmEmail": "ops@example.com",
+        }
+    )
+    # Then they arrive as given
+    assert config.brand_server_role_arn == "arn:aws:iam::123456789012:role/web/brand-server"
+    assert config.waf_rate_limit == 1000
+    assert config.alarm_email == "ops@example.com"
+    assert load_config({f"{PREFIX}brandServerRoleArn": "", f"{PREFIX}alarmEmail": ""}) == AppConfig()

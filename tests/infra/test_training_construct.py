@@ -99,15 +99,13 @@ def test_no_wildcard_actions_and_nothing_destructive(template: Template) -> None
             assert not action.startswith(("s3:Delete", "s3:PutBucket", "iam:", "sagemaker:")), action
 
 
-def test_dataset_bucket_is_read_only_under_the_snapshots_prefix(template: Template) -> None:
+def test_dataset_bucket_is_read_only_where_a_manifest_file_channel_reads(template: Template) -> None:
+    """A ManifestFile channel reads the ManifestFile, the manifest and the objects it names; it lists nothing."""
     dataset = bucket_id(template, "Dataset")
     on_dataset = [s for s in statements(template) if any(refers_to(r, dataset) for r in resources(s))]
-    assert {a for s in on_dataset for a in actions(s)} == {"s3:GetObject", "s3:ListBucket"}
-    (get,) = [s for s in on_dataset if "s3:GetObject" in actions(s)]
-    (resource,) = resources(get)
-    assert resource["Fn::Join"][1][-1] == "/snapshots/*"
-    (listing,) = [s for s in on_dataset if "s3:ListBucket" in actions(s)]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["snapshots/*"]}}
+    assert {a for s in on_dataset for a in actions(s)} == {"s3:GetObject"}
+    (get,) = on_dataset
+    assert {r["Fn::Join"][1][-1] for r in resources(get)} == {"/*/manifests/*", "/*/objects/*"}
 
 
 def test_artifacts_bucket_is_written_and_only_checkpoints_read_back(template: Template) -> None:
@@ -202,3 +200,22 @@ def test_weights_must_come_over_https() -> None:
     # tests/infra/test_config.py); the construct checks the one setting it uses.
     with pytest.raises(ValueError, match="https://"):
         build("http://example.com/w.pt")
+
+
+def test_jobs_write_only_their_deployments_output_and_checkpoints() -> None:
+    # Given a deployment named "staging"
+    app = cdk.App()
+    stack = cdk.Stack(app, "StagingTraining", env=ENV)
+    TrainingImage(
+        stack,
+        "Training",
+        dataset_bucket=s3.Bucket(stack, "Dataset"),
+        artifacts_bucket=s3.Bucket(stack, "Artifacts"),
+        job_prefix="staging",
+    )
+    template = Template.from_stack(stack)
+    # Then its role may put objects only under staging-* jobs' output and checkpoints
+    (put,) = granting(template, "s3:PutObject")
+    suffixes = sorted(r["Fn::Join"][1][-1] for r in resources(put))
+    assert suffixes == ["/*/checkpoints/staging-*/*", "/*/staging-*/output/*"]
+    assert set(actions(put)) == {"s3:PutObject", "s3:AbortMultipartUpload"}

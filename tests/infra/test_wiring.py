@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from authentic import wiring
-from tests.infra.infra_support import flat, resources
+from tests.infra.infra_support import flat, resources, wired_functions
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def function_names_by_id(tpl: dict[str, Any]) -> dict[str, str]:
     """Logical id → wiring name, matched by handler string."""
     by_handler = {f.handler: f.name for f in wiring.FUNCTIONS}
     out: dict[str, str] = {}
-    for lid, res in resources(tpl, "AWS::Lambda::Function").items():
+    for lid, res in wired_functions(tpl).items():
         handler = res["Properties"].get("Handler")
         assert handler in by_handler, f"{lid} runs {handler!r}, which is not in wiring.FUNCTIONS"
         out[lid] = by_handler[handler]
@@ -101,6 +101,21 @@ def test_each_function_has_one_kind_of_trigger(tpl: dict[str, Any]) -> None:
         kinds.setdefault(function, set()).add(source)
     assert all(len(k) == 1 for k in kinds.values()), kinds
     assert set(kinds) == {f.name for f in wiring.FUNCTIONS}  # and no function is left without one
+
+
+def test_every_function_behind_a_route_times_out_within_api_gateways_29_seconds(tpl: dict[str, Any]) -> None:
+    """A function behind an API route that could run longer than the integration would keep working after the
+    caller got a 504: long work must leave the request path instead (the freeze writes two objects)."""
+    assert wiring.API_TIMEOUT_SECONDS == 29
+    routed = {function for _method, _path, function, _auth in template_routes(tpl)}
+    assert routed == {r.function for r in wiring.ROUTES}
+    names = function_names_by_id(tpl)
+    timeouts = {
+        names[lid]: res["Properties"]["Timeout"] for lid, res in resources(tpl, "AWS::Lambda::Function").items()
+    }
+    for name in routed:
+        assert wiring.function(name).timeout_seconds <= wiring.API_TIMEOUT_SECONDS, name
+        assert timeouts[name] <= wiring.API_TIMEOUT_SECONDS, f"{name}: Timeout {timeouts[name]} in the template"
 
 
 def test_the_parser_sees_a_route_that_is_not_wired(tpl: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -51,6 +52,11 @@ def pair_item(app_settings: Settings, pair: str = PAIR) -> PairRecord:
     return item
 
 
+def stored(app_settings: Settings, key: str) -> bytes:
+    body: bytes = clients.client("s3").get_object(Bucket=app_settings.dataset_bucket, Key=key)["Body"].read()
+    return body
+
+
 def upload_pair(put: Put, image: bytes, annotation: bytes, pair: str = PAIR) -> tuple[dict[str, Any], dict[str, Any]]:
     return put(f"acme/{pair}/image", image, "image/jpeg"), put(f"acme/{pair}/annotation.json", annotation)
 
@@ -66,13 +72,14 @@ def test_the_second_half_of_a_pair_triggers_processing(put_upload: Put, app_sett
 
     item = pair_item(app_settings)
     assert item.status == "accepted"
-    s3 = clients.client("s3")
-    stored = s3.get_object(Bucket=app_settings.dataset_bucket, Key=f"acme/images/{PAIR}.jpg")["Body"].read()
-    assert Image.open(io.BytesIO(stored)).getexif() == {}
-    document = json.loads(
-        s3.get_object(Bucket=app_settings.dataset_bucket, Key=f"acme/annotations/{PAIR}.json")["Body"].read()
-    )
-    assert document["file"] == f"{PAIR}.jpg"
+    image = stored(app_settings, item.files.image_key)
+    assert Image.open(io.BytesIO(image)).getexif() == {}
+    # Both outputs are named by the SHA-256 of their bytes, under the brand's objects/.
+    assert item.files.image_key == f"acme/objects/{hashlib.sha256(image).hexdigest()}.jpg"
+    annotation = stored(app_settings, item.files.annotation_key)
+    assert item.files.annotation_key == f"acme/objects/{hashlib.sha256(annotation).hexdigest()}.json"
+    document = json.loads(annotation)
+    assert document["file"] == item.files.image_key.rsplit("/", 1)[-1]
     assert document["source"]["file"] == "shoe.jpg"
     assert [a["class_id"] for a in document["annotations"]] == [0, 1]
     report = summary(app_settings)
@@ -136,11 +143,7 @@ def test_a_photo_stored_sideways_is_made_upright_with_its_boxes(put_upload: Put,
     # Stored 64x48 with orientation 6: upright it is 48x64. The box is given in stored coordinates.
     deliver(*upload_pair(put_upload, jpeg(64, 48, orientation=6), seed_annotation("s.jpg", 64, 48, [(0, 0, 0, 16, 8)])))
 
-    document = json.loads(
-        clients.client("s3")
-        .get_object(Bucket=app_settings.dataset_bucket, Key=f"acme/annotations/{PAIR}.json")["Body"]
-        .read()
-    )
+    document = json.loads(stored(app_settings, pair_item(app_settings).files.annotation_key))
     assert document["image_size"][0]["width"] == 48
     assert document["image_size"][0]["height"] == 64
     box = document["annotations"][0]
@@ -191,9 +194,7 @@ def test_bad_input_is_rejected_with_a_reason_and_the_upload_kept(
     assert report["images"] == 0
     uploads = clients.client("s3").list_objects_v2(Bucket=app_settings.uploads_bucket)["Contents"]
     assert len(uploads) == 2  # the raw upload stays
-    assert "Contents" not in clients.client("s3").list_objects_v2(
-        Bucket=app_settings.dataset_bucket, Prefix="acme/images"
-    )
+    assert "Contents" not in clients.client("s3").list_objects_v2(Bucket=app_settings.dataset_bucket, Prefix="acme/")
 
 
 def test_over_size_and_pixel_bombs_are_refused(
@@ -232,6 +233,34 @@ def test_half_a_pair_is_pending_then_stale(put_upload: Put, app_settings: Settin
     assert {p["missing"] for p in now["pending"]} == {"image", "annotation"}
     later = summary(app_settings, now=__import__("time").time() + app_settings.pair_stale_seconds + 1)
     assert later["counts"]["stale"] == 2
+
+
+def test_the_same_photo_in_two_pairs_is_one_object_and_withdrawing_one_pair_keeps_it(
+    put_upload: Put, app_settings: Settings
+) -> None:
+    photo = jpeg(64, 48, color=(40, 90, 160))
+    deliver(*upload_pair(put_upload, photo, seed_annotation("a.jpg", 64, 48, [(0, 4, 4, 20, 20)])))
+    deliver(*upload_pair(put_upload, photo, seed_annotation("b.jpg", 64, 48, [(1, 4, 4, 20, 20)]), OTHER))
+    first, second = pair_item(app_settings), pair_item(app_settings, OTHER)
+    assert (first.status, second.status) == ("accepted", "accepted")
+    assert first.files.image_key == second.files.image_key  # one object, shared
+    assert first.files.annotation_key != second.files.annotation_key  # each pair's own annotation
+    s3 = clients.client("s3")
+    listed = s3.list_object_versions(Bucket=app_settings.dataset_bucket, Prefix="acme/objects/")["Versions"]
+    assert sum(v["Key"] == first.files.image_key for v in listed) == 1  # written once, not twice
+
+    # The first pair's annotation is replaced by one that cannot be used: the pair is withdrawn from the
+    # dataset, by its record; the photo it shared stays, and so does everything a manifest may have frozen.
+    withdrawn = put_upload(f"acme/{PAIR}/annotation.json", seed_annotation("a.jpg", 64, 48, [(0, 100, 100, 5, 5)]))
+    deliver(withdrawn)
+
+    assert pair_item(app_settings).status == "rejected"
+    entries = DynamoDatasetRecords(app_settings.table_name).entries("acme")
+    assert [(e.pair_id, e.image_key) for e in entries] == [(OTHER, second.files.image_key)]
+    assert stored(app_settings, second.files.image_key) == stored(app_settings, first.files.image_key)
+    assert stored(app_settings, first.files.annotation_key)
+    assert "DeleteMarkers" not in s3.list_object_versions(Bucket=app_settings.dataset_bucket, Prefix="acme/")
+    assert summary(app_settings)["images"] == 1
 
 
 def test_a_class_renamed_by_a_later_upload_is_refused(put_upload: Put, app_settings: Settings) -> None:
@@ -287,7 +316,9 @@ def test_more_classes_than_a_brand_may_have_is_a_recorded_rejection(put_upload: 
 
 def test_unbounded_names_and_reasons_are_kept_bounded(put_upload: Put, app_settings: Settings) -> None:
     name = "x" * 20_000 + ".jpg"
-    boxes = [(0, 1000 + i, 1000, 5, 5) for i in range(500)]  # every box outside the image: 500 reasons naming it
+    boxes: list[tuple[int, float, float, float, float]] = [
+        (0, 1000 + i, 1000, 5, 5) for i in range(500)
+    ]  # every box outside the image: 500 reasons naming it
     assert deliver(*upload_pair(put_upload, jpeg(), seed_annotation(name, 64, 48, boxes))) == {"batchItemFailures": []}
 
     item = pair_item(app_settings)

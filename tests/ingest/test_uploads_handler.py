@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
 import requests
 
+from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.ports import Outcome
 from authentic.local.provision import Provisioned
 from authentic.settings import Settings
 from lambdas import uploads
@@ -15,8 +18,11 @@ from tests.support.aws import as_function
 from tests.support.builders import jpeg, load_event
 
 
-def call(method: str, brand: str, body: Any = None, raw: str | None = None) -> tuple[int, dict[str, Any]]:
+def call(
+    method: str, brand: str, body: Any = None, raw: str | None = None, query: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     event = load_event("apigw_rest_request.json")
+    event["queryStringParameters"] = query
     path = f"/brands/{brand}/uploads"
     event.update(
         {
@@ -106,3 +112,32 @@ def test_summary_of_an_empty_brand(moto_aws: Provisioned) -> None:
     assert status == 200
     assert body["images"] == 0
     assert body["counts"] == {"accepted": 0, "rejected": 0, "pending": 0, "stale": 0}
+
+
+def test_an_uploader_asks_for_its_own_pairs_outcomes(moto_aws: Provisioned, app_settings: Settings) -> None:
+    """Before any file of a pair is ingested the pair is `unknown` (not finished); then pending, then its outcome."""
+    records = DynamoDatasetRecords(app_settings.table_name)
+    waiting, half, done = (uuid.uuid4().hex for _ in range(3))
+    records.record_arrival("acme", half, "image", version_id="v1", size=10, sequencer="01")
+    records.record_arrival("acme", done, "image", version_id="v1", size=10, sequencer="01")
+    arrived = records.record_arrival("acme", done, "annotation", version_id="v2", size=10, sequencer="02")
+    assert records.commit_outcome("acme", done, arrived, Outcome("rejected", "f1", reason="the JPEG is truncated"))
+
+    status, body = call("GET", "acme", query={"pairs": f"{waiting},{half},{done}"})
+
+    assert status == 200
+    assert [(p["pair_id"], p["status"]) for p in body["pairs"]] == [
+        (waiting, "unknown"),
+        (half, "pending"),
+        (done, "rejected"),
+    ]
+    assert body["pairs"][2]["reason"] == "the JPEG is truncated"
+    assert call("GET", "acme", query={"pairs": "not-a-pair"})[0] == 400
+    assert call("GET", "acme", query={"pairs": ",".join(uuid.uuid4().hex for _ in range(101))})[0] == 400
+
+
+def test_a_path_parameter_no_id_can_hold_gets_a_400_in_the_apis_shape(moto_aws: Provisioned) -> None:
+    """API Gateway passes such a path (decoded) to the function; the resolver cannot match it to the route."""
+    status, body = call("GET", "\x84")
+    assert status == 400
+    assert body["error"] == "invalid_input" and "path parameter" in body["message"]

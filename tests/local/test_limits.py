@@ -16,12 +16,14 @@ import httpx
 import pytest
 
 from authentic import wiring
+from authentic.contracts import PAYLOAD_TOO_LARGE_MESSAGE
 from authentic.local import gateway
 from authentic.local.background import BackgroundServer
 from authentic.local.functions import REQUEST_LIMIT, Functions, TimedOut
 from tests.local import probe_function
 
 PROBE = wiring.Function("probe", "tests.local.probe_function.handler", "probe", timeout_seconds=3, memory_mb=128)
+BROKEN = wiring.Function("broken", "tests.local.no_such_module.handler", "a handler module that does not load")
 NARROW = wiring.Function(
     "narrow", "tests.local.probe_function.handler", "probe", timeout_seconds=3, reserved_concurrency=2
 )
@@ -35,13 +37,14 @@ class Api:
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    monkeypatch.setattr(wiring, "FUNCTIONS", (*wiring.FUNCTIONS, PROBE, NARROW))
+    monkeypatch.setattr(wiring, "FUNCTIONS", (*wiring.FUNCTIONS, PROBE, NARROW, BROKEN))
     monkeypatch.setattr(
         wiring,
         "ROUTES",
         (
             wiring.Route("POST", "/probe", "probe", wiring.Auth.PUBLIC),
             wiring.Route("POST", "/narrow", "narrow", wiring.Auth.PUBLIC),
+            wiring.Route("POST", "/broken", "broken", wiring.Auth.PUBLIC),
             wiring.Route("POST", "/brands/{brandId}/probe", "probe"),
         ),
     )
@@ -63,7 +66,7 @@ def ask(api: Api, what: dict[str, object], path: str = "/probe") -> httpx.Respon
 def test_a_body_over_10_mb_is_refused_before_anything_runs(api: Api) -> None:
     answer = api.http.post("/probe", content=bytes(10 * 1024 * 1024 + 1), headers={"content-type": "image/jpeg"})
     assert answer.status_code == 413
-    assert answer.text == "HTTP content length exceeded 10485760 bytes."
+    assert answer.json() == {"error": "payload_too_large", "message": PAYLOAD_TOO_LARGE_MESSAGE}
     assert not probe_function.FINISHED
 
 
@@ -77,7 +80,7 @@ def test_a_binary_body_counts_after_base64_against_lambdas_6_mb(api: Api) -> Non
     too_big = REQUEST_LIMIT * 3 // 4 + 1024  # under 10 MB, but over 6 MB once base64-encoded
     refused = api.http.post("/probe", content=bytes(too_big), headers={"content-type": "image/jpeg"})
     assert refused.status_code == 413
-    assert refused.json() == {"message": "Request Too Long"}
+    assert refused.json() == {"error": "payload_too_large", "message": PAYLOAD_TOO_LARGE_MESSAGE}
     assert len(probe_function.FINISHED) == 1
 
 
@@ -90,7 +93,8 @@ def test_a_slow_function_is_answered_504_at_the_integration_timeout_and_runs_on(
     started = time.monotonic()
     answer = ask(api, {"sleep": 2})
     assert answer.status_code == 504
-    assert answer.json() == {"message": "Endpoint request timed out"}
+    assert answer.json()["error"] == "timeout"
+    assert answer.headers["retry-after"] == "5"
     assert time.monotonic() - started < 1.9
     assert not probe_function.FINISHED
     deadline = time.monotonic() + 5
@@ -110,8 +114,10 @@ def test_a_function_over_its_own_timeout_is_stopped_and_its_instance_discarded(a
 
 def test_failures_are_answered_as_api_gateway_answers_them(api: Api) -> None:
     raised = ask(api, {"raise": "boom"})
-    assert (raised.status_code, raised.json()) == (502, {"message": "Internal server error"})
+    assert (raised.status_code, raised.json()["error"]) == (502, "unavailable")
     assert ask(api, {"not_proxy": True}).status_code == 502
+    failed_init = ask(api, {}, "/broken")  # Lambda's failed init phase
+    assert (failed_init.status_code, failed_init.json()["error"]) == (502, "unavailable")
 
 
 def test_a_function_at_its_reserved_concurrency_is_throttled(api: Api) -> None:
@@ -120,7 +126,8 @@ def test_a_function_at_its_reserved_concurrency_is_throttled(api: Api) -> None:
         for _ in range(2):
             assert probe_function.RUNNING.acquire(timeout=5)
         throttled = ask(api, {}, "/narrow")
-        assert (throttled.status_code, throttled.json()) == (500, {"message": "Internal server error"})
+        assert (throttled.status_code, throttled.json()["error"]) == (500, "unavailable")
+        assert throttled.headers["retry-after"] == "5"
         assert [b.result().status_code for b in busy] == [200, 200]
     assert ask(api, {}, "/narrow").status_code == 200  # free again
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from authentic import keys
 from authentic.aws.gtin_records import DynamoGtinRecords
 from authentic.aws.ports import (
     Contribution,
@@ -149,7 +150,12 @@ def seed_classes(app_settings: Settings, brand: str, names: tuple[str, ...]) -> 
             "f1",
             contribution=Contribution(1, dict.fromkeys(range(len(names)), 1), dict.fromkeys(range(len(names)), 1)),
             categories=dict(enumerate(names)),
-            files=PairFiles(source_file="a.jpg"),
+            files=PairFiles(
+                source_file="a.jpg",
+                image_key=keys.dataset_object_key(brand, "a" * 64, "jpg"),
+                annotation_key=keys.dataset_object_key(brand, "b" * 64, "json"),
+                sha256="a" * 64,
+            ),
         ),
     )
 

@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from authentic.aws.ports import (
     BrandPolicy,
     ClassRule,
     Contribution,
+    DatasetEntry,
     DatasetSummary,
     GtinChanges,
     GtinEntry,
@@ -27,6 +28,7 @@ from authentic.aws.ports import (
     JobStart,
     LivePointer,
     ObjectInfo,
+    ObjectStore,
     Outcome,
     PairRecord,
     PromotionEntry,
@@ -102,6 +104,14 @@ class FakeObjectStore:
             self.objects.setdefault((bucket, key), []).append((version, bytes(body), content_type))
         return ObjectInfo(bucket, key, len(body), version, content_type)
 
+    def put_if_absent(self, bucket: str, key: str, body: bytes, *, content_type: str) -> bool:
+        self._bucket(bucket)
+        with self._lock:
+            if self.objects.get((bucket, key)):
+                return False
+            self.objects[(bucket, key)] = [(f"v{next(self._versions)}", bytes(body), content_type)]
+        return True
+
     def copy(
         self, source_bucket: str, source_key: str, bucket: str, key: str, *, source_version: str | None = None
     ) -> ObjectInfo:
@@ -139,6 +149,32 @@ class FakeObjectStore:
             "url": f"https://{bucket}.s3.amazonaws.com/",
             "fields": {"key": key, "Content-Type": content_type, "policy": f"max={max_bytes};expires={expires_in}"},
         }
+
+
+class CountingObjectStore:
+    """Any object store, with every call it is asked recorded as (method, positional arguments): how many S3
+    calls a piece of domain code makes, whatever the data's size."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, args))
+            return method(*args, **kwargs)
+
+        return counted
+
+    def written(self) -> list[str]:
+        """The keys written (put, or copied to), in order."""
+        destination = {"put": 1, "put_if_absent": 1, "copy": 3}
+        return [str(args[destination[name]]) for name, args in self.calls if name in destination]
+
+    def as_store(self) -> ObjectStore:
+        return cast(ObjectStore, self)
 
 
 class FakeDatasetRecords:
@@ -213,6 +249,7 @@ class FakeDatasetRecords:
                 problems=tuple(dict(p) for p in outcome.problems),
                 contribution=outcome.contribution,
                 files=outcome.files,
+                revision=current.revision + 1,
             )
             return True
 
@@ -221,6 +258,13 @@ class FakeDatasetRecords:
 
     def pairs(self, brand_id: str) -> list[PairRecord]:
         return [pair for (brand, _), pair in sorted(self.pairs_by_key.items()) if brand == brand_id]
+
+    def entries(self, brand_id: str) -> list[DatasetEntry]:
+        return [
+            DatasetEntry(p.pair_id, p.files.image_key, p.files.annotation_key, dict(p.contribution.class_boxes))
+            for p in self.pairs(brand_id)
+            if p.status == "accepted"
+        ]
 
     def record_unscoped(self, key: str, reason: str) -> None:
         self.unscoped[key] = reason

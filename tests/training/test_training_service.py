@@ -3,8 +3,11 @@ storage, including the races a real deployment meets."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
+from authentic import keys
 from authentic.aws.ports import Contribution, JobStart, Outcome, PairFiles
 from authentic.errors import Conflict, InvalidInput
 from authentic.settings import Settings
@@ -23,8 +26,11 @@ def seeded(per_class: dict[int, int]) -> tuple[FakeDatasetRecords, FakeObjectSto
         for _ in range(count):
             pair = f"{n:032x}"
             n += 1
-            image = store.put("dataset", f"acme/images/{pair}.jpg", b"jpeg%d" % n, content_type="image/jpeg")
-            annotation = store.put("dataset", f"acme/annotations/{pair}.json", b"{}", content_type="application/json")
+            image_bytes, annotation_bytes = b"jpeg%d" % n, b'{"n": %d}' % n
+            image_key = keys.dataset_object_key("acme", hashlib.sha256(image_bytes).hexdigest(), "jpg")
+            annotation_key = keys.dataset_object_key("acme", hashlib.sha256(annotation_bytes).hexdigest(), "json")
+            store.put_if_absent("dataset", image_key, image_bytes, content_type="image/jpeg")
+            store.put_if_absent("dataset", annotation_key, annotation_bytes, content_type="application/json")
             datasets.record_arrival("acme", pair, "image", version_id=f"i{n}", size=1, sequencer="01")
             previous = datasets.record_arrival("acme", pair, "annotation", version_id=f"a{n}", size=1, sequencer="01")
             datasets.commit_outcome(
@@ -36,13 +42,7 @@ def seeded(per_class: dict[int, int]) -> tuple[FakeDatasetRecords, FakeObjectSto
                     fingerprint=f"i{n}|a{n}",
                     contribution=Contribution(1, {class_id: 1}, {class_id: 1}),
                     categories={class_id: names[class_id]},
-                    files=PairFiles(
-                        image_key=image.key,
-                        image_version=str(image.version_id),
-                        annotation_key=annotation.key,
-                        annotation_version=str(annotation.version_id),
-                        sha256=f"{n:064x}",
-                    ),
+                    files=PairFiles(image_key=image_key, annotation_key=annotation_key, sha256=image_key[-68:-4]),
                 ),
             )
     return datasets, store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -17,16 +18,17 @@ from authentic.cli.synthetic import encode_jpeg
 from authentic.errors import DatasetNotReady
 from authentic.media.exif import ORIENTATION_TAG
 from authentic.media.geometry import ImageSize
-from authentic.training.container.channel import read_channel, write_channel
+from authentic.training.container.channel import manifest_file, read_channel, write_channel
 from authentic.training.container.convert import write_yolo_layout, yolo_line
 from authentic.training.container.evaluate import DEFAULT_THRESHOLD, summarize
 from authentic.training.container.split import Split
+from authentic.training.manifest import Manifest
 
 CATEGORIES = (Category(3, "bottle", "genuine"), Category(7, "bottle-fake", "counterfeit"))
 
 
-def photo(width: int = 200, height: int = 100, *, sideways: bool = False) -> bytes:
-    pixels = np.random.default_rng(0).integers(0, 255, size=(height, width, 3), dtype=np.uint8)
+def photo(width: int = 200, height: int = 100, *, sideways: bool = False, seed: int = 0) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 255, size=(height, width, 3), dtype=np.uint8)
     return encode_jpeg(Image.fromarray(pixels), sideways=sideways)
 
 
@@ -38,9 +40,8 @@ def annotation(*boxes: Box, size: ImageSize | None = UPRIGHT) -> Annotation:
 
 
 def two_class_channel(root: Path, extra: list[tuple[str, bytes, Annotation]] | None = None) -> Path:
-    entries = [(f"g{i}", photo(), annotation(Box(3, 10, 10, 50, 40), Box(7, 100, 20, 60, 60))) for i in range(2)] + (
-        extra or []
-    )
+    boxes = (Box(3, 10, 10, 50, 40), Box(7, 100, 20, 60, 60))
+    entries = [(f"g{i}", photo(seed=i), annotation(*boxes)) for i in range(2)] + (extra or [])
     write_channel(root, entries, brand_id="acme", categories=CATEGORIES)
     return root
 
@@ -58,21 +59,16 @@ def test_every_box_on_its_own_line_with_detector_class_indices(tmp_path: Path) -
     assert (layout.train_images, layout.val_images) == (1, 1)
 
 
-def test_file_names_with_several_dots_keep_their_labels(tmp_path: Path) -> None:
+def test_names_with_several_dots_keep_their_labels(tmp_path: Path) -> None:
     from authentic.training.container.engine import prepare_ultralytics
 
     prepare_ultralytics()  # before ultralytics is imported: offline, and its Image.open patch tamed
     from ultralytics.data.utils import img2label_paths
 
     root = tmp_path / "ch"
-    two_class_channel(root)
-    manifest = json.loads((root / "manifest.json").read_text())
-    item = manifest["items"][0]
-    (root / item["image"]).rename(root / "images" / "my.photo.v2.final.jpg")
-    item["image"] = "images/my.photo.v2.final.jpg"
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    dataset = read_channel(root, min_images_per_class=1)
-    write_yolo_layout(dataset, Split(("g0", "g1"), (), 0, 0.2), tmp_path / "yolo")
+    dotted = [("my.photo.v2.final", photo(seed=5), annotation(Box(3, 10, 10, 50, 40), Box(7, 100, 20, 60, 60)))]
+    dataset = read_channel(two_class_channel(root, dotted), min_images_per_class=1)
+    write_yolo_layout(dataset, Split(("g0", "g1", "my.photo.v2.final"), (), 0, 0.2), tmp_path / "yolo")
     image = tmp_path / "yolo" / "images" / "train" / "my.photo.v2.final.jpg"
     assert image.is_file()
     (label,) = img2label_paths([str(image)])
@@ -118,8 +114,9 @@ def test_a_box_of_an_unknown_class_is_dropped(tmp_path: Path) -> None:
 
 def test_an_annotation_that_is_not_json_fails_the_job(tmp_path: Path) -> None:
     root = two_class_channel(tmp_path / "ch")
-    (root / "annotations" / "g1.json").write_text("{nope")
-    with pytest.raises(DatasetNotReady, match=r"annotations/g1\.json: not valid JSON"):
+    (g1,) = [i for i in Manifest.load(manifest_file(root)).items if i.pair_id == "g1"]
+    (root / g1.annotation).write_text("{nope")
+    with pytest.raises(DatasetNotReady, match=rf"{g1.annotation}: not valid JSON"):
         read_channel(root, min_images_per_class=1)
 
 
@@ -160,9 +157,19 @@ def test_summarize_without_detections_falls_back_to_the_default_threshold() -> N
     assert json.loads(json.dumps(result.to_json()))["per_class"]["a"]["threshold"] == DEFAULT_THRESHOLD
 
 
-def test_write_channel_round_trips(tmp_path: Path) -> None:
-    manifest = write_channel(
-        tmp_path, [("p1", photo(), annotation(Box(3, 1, 1, 5, 5)))], brand_id="acme", categories=CATEGORIES
-    )
-    assert [i.image for i in manifest.items] == ["images/p1.jpg"]
-    assert Image.open(io.BytesIO((tmp_path / "images" / "p1.jpg").read_bytes())).size == (200, 100)
+def test_write_channel_lays_out_what_sagemaker_downloads_from_the_manifest_file(tmp_path: Path) -> None:
+    data = photo()
+    entries = [("p1", data, annotation(Box(3, 1, 1, 5, 5))), ("p2", data, annotation(Box(7, 1, 1, 5, 5)))]
+    manifest = write_channel(tmp_path, entries, brand_id="acme", categories=CATEGORIES)
+
+    digest = hashlib.sha256(data).hexdigest()
+    assert [i.image for i in manifest.items] == [f"objects/{digest}.jpg"] * 2  # one object, two pairs
+    assert Image.open(io.BytesIO((tmp_path / "objects" / f"{digest}.jpg").read_bytes())).size == (200, 100)
+    for item in manifest.items:
+        assert (
+            item.annotation == f"objects/{hashlib.sha256((tmp_path / item.annotation).read_bytes()).hexdigest()}.json"
+        )
+    assert manifest_file(tmp_path) == tmp_path / "manifests" / f"{manifest.manifest_id}.json"
+    listed = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert listed == set(manifest.channel_file("s3://dataset/acme/")[1:])  # what the ManifestFile lists
+    assert Manifest.load(manifest_file(tmp_path)) == manifest

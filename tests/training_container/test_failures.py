@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from authentic.training.container.channel import manifest_file
 from authentic.training.container.program import main
 from authentic.training.manifest import Manifest
 from tests.support.training import TINY_HYPERPARAMETERS, make_ml_root
@@ -36,7 +37,7 @@ def channel(ml_root: Path) -> Path:
 
 
 def rewrite_annotations(ml_root: Path, change: object) -> None:
-    manifest = Manifest.load(channel(ml_root) / "manifest.json")
+    manifest = Manifest.load(manifest_file(channel(ml_root)))
     for index, item in enumerate(manifest.items):
         path = channel(ml_root) / item.annotation
         doc = json.loads(path.read_text())
@@ -56,10 +57,8 @@ def test_missing_channel(ml_root: Path) -> None:
 
 
 def test_manifest_without_items(ml_root: Path) -> None:
-    manifest = Manifest.load(channel(ml_root) / "manifest.json")
-    Manifest(manifest.brand_id, manifest.manifest_id, "", manifest.categories, ()).dump(
-        channel(ml_root) / "manifest.json"
-    )
+    manifest = Manifest.load(manifest_file(channel(ml_root)))
+    Manifest(manifest.brand_id, manifest.manifest_id, manifest.categories, ()).dump(manifest_file(channel(ml_root)))
     assert run_failing(ml_root) == "the dataset is empty: the manifest lists no images"
 
 
@@ -76,7 +75,7 @@ def test_class_with_too_few_images(ml_root: Path) -> None:
 
     rewrite_annotations(ml_root, keep_counterfeit_in_three)
     counterfeit_images = 0
-    manifest = Manifest.load(channel(ml_root) / "manifest.json")
+    manifest = Manifest.load(manifest_file(channel(ml_root)))
     for item in manifest.items:
         boxes = json.loads((channel(ml_root) / item.annotation).read_text())["annotations"]
         counterfeit_images += any(b["class_id"] == 1 for b in boxes)
@@ -86,21 +85,21 @@ def test_class_with_too_few_images(ml_root: Path) -> None:
 
 
 def test_unreadable_image(ml_root: Path) -> None:
-    item = Manifest.load(channel(ml_root) / "manifest.json").items[4]
+    item = Manifest.load(manifest_file(channel(ml_root))).items[4]
     (channel(ml_root) / item.image).write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
     reason = run_failing(ml_root)
     assert reason.startswith(f"image {item.image} cannot be read")
 
 
 def test_truncated_image(ml_root: Path) -> None:
-    item = Manifest.load(channel(ml_root) / "manifest.json").items[2]
+    item = Manifest.load(manifest_file(channel(ml_root))).items[2]
     path = channel(ml_root) / item.image
     path.write_bytes(path.read_bytes()[:300])
     assert run_failing(ml_root).startswith(f"image {item.image} cannot be read")
 
 
 def test_annotation_referring_to_a_missing_image(ml_root: Path) -> None:
-    item = Manifest.load(channel(ml_root) / "manifest.json").items[1]
+    item = Manifest.load(manifest_file(channel(ml_root))).items[1]
     (channel(ml_root) / item.image).unlink()
     reason = run_failing(ml_root)
     assert reason == f"annotation {item.annotation} refers to image {item.image}, which is not in the training channel"
@@ -119,7 +118,7 @@ def test_all_boxes_of_a_class_rejected(ml_root: Path) -> None:
 
 
 def test_manifest_path_escaping_the_channel(ml_root: Path) -> None:
-    path = channel(ml_root) / "manifest.json"
+    path = manifest_file(channel(ml_root))
     data = json.loads(path.read_text())
     data["items"][0]["image"] = "../../../../etc/passwd"
     path.write_text(json.dumps(data))
@@ -158,9 +157,21 @@ def test_pipe_mode_is_refused(ml_root: Path) -> None:
     assert "uses input mode Pipe" in run_failing(ml_root)
 
 
+def test_a_channel_without_exactly_one_manifest(ml_root: Path) -> None:
+    path = manifest_file(channel(ml_root))
+    shutil.copy(path, path.with_name("another.json"))
+    assert run_failing(ml_root).startswith("the training channel has no usable manifest: 2 files under manifests/")
+    path.unlink()
+    path.with_name("another.json").unlink()
+    assert run_failing(ml_root) == (
+        "the training channel has no usable manifest: nothing under manifests/, "
+        "where a job's channel holds exactly one manifest"
+    )
+
+
 def test_a_failure_reason_is_short(ml_root: Path) -> None:
-    for item in Manifest.load(channel(ml_root) / "manifest.json").items:
-        (channel(ml_root) / item.image).unlink()
+    for item in Manifest.load(manifest_file(channel(ml_root))).items:
+        (channel(ml_root) / item.image).unlink(missing_ok=True)  # pairs of one photo share its object
     reason = run_failing(ml_root)
     assert len(reason) <= 1000
     assert reason.endswith("more")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from authentic.training.container.channel import manifest_file
 from authentic.training.container.engine import DONE_MARKER
 from authentic.training.container.export import expected_anchors, read_metadata
 from authentic.training.container.split import SplitItem, split_items
@@ -109,7 +110,7 @@ def test_split_is_recorded_deterministic_and_keeps_duplicates_together(tiny_trai
     assert record["seed"] == 7
 
     channel = tiny_training_run.ml_root / "input" / "data" / "training"
-    manifest = Manifest.load(channel / "manifest.json")
+    manifest = Manifest.load(manifest_file(channel))
     val = set(record["val"])
     assert val.isdisjoint(record["train"])
     assert val | set(record["train"]) == {item.pair_id for item in manifest.items}

@@ -52,3 +52,14 @@ def test_the_threshold_is_inclusive_and_roles_come_from_the_policy() -> None:
     flipped = [dict(CLASSES[0], role="counterfeit"), CLASSES[1]]
     assert decide([detection(0, 0.5)], CLASSES).verdict == "genuine"
     assert decide([detection(0, 0.5)], flipped).verdict == "counterfeit"
+
+
+def test_the_public_reason_names_neither_thresholds_nor_near_misses() -> None:
+    assert decide([detection(0, 0.9)], CLASSES).public_reason == (
+        "genuine class 'shoe' detected at 0.90; no counterfeit class detected"
+    )
+    assert decide([detection(1, 0.6), detection(1, 0.5)], CLASSES).shopper_reason == (
+        "counterfeit class 'shoe-fake' detected at 0.60, and 1 more counterfeit detection(s)"
+    )
+    assert decide([detection(0, 0.45)], CLASSES).shopper_reason == NOTHING_RECOGNISED
+    assert decide([], CLASSES).shopper_reason == NOTHING_RECOGNISED

@@ -61,7 +61,7 @@ class Brand:
         self.endpoint.answers["acme/v00001.tar.gz"] = json.dumps({"detections": [detection]}).encode()
 
     def __call__(self, path: Path) -> dict[str, Any]:
-        return self.verify("acme", path.read_bytes(), "image/jpeg")
+        return self.verify("acme", path.read_bytes(), "image/jpeg").to_json()
 
 
 def shot(tmp_path: Path, code: str = EAN, *, class_id: int = 0, on_product: bool = True) -> tuple[Path, BarcodePhoto]:

@@ -1,5 +1,6 @@
 """The verify Lambda against moto, with `invoke_endpoint` served by the real inference server in-process
-(through the local SageMaker stand-in, so the production `Endpoint` adapter makes the call)."""
+(through the local SageMaker stand-in, so the production `Endpoint` adapter makes the call). Both routes: the
+shopper's `POST /verify?brand=` and the brand's `POST /brands/{brandId}/verify`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from PIL import Image
 from authentic.aws import clients
 from authentic.aws.gtin_records import DynamoGtinRecords
 from authentic.aws.model_records import DynamoModelRecords
-from authentic.aws.ports import GtinEntry, VersionRecord
+from authentic.aws.ports import ClassRule, GtinEntry, VersionRecord
 from authentic.aws.sagemaker import SageMakerEndpoint
 from authentic.cli.synthetic import barcode_label
 from authentic.contracts import MAX_VERIFY_PHOTO_BYTES, MAX_VERIFY_PIXELS
@@ -118,17 +119,35 @@ def deployed(
     clients.clear()
 
 
-def call(brand: str | None, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
-    event = api_gateway_event(
-        "POST",
-        "/verify",
-        "/verify",
-        query={"brand": brand} if brand else None,
-        headers={"Content-Type": content_type},
-        body=body,
-        binary=True,
-        caller_arn=None,
-    )
+BRAND_SERVER = "arn:aws:iam::123456789012:role/brand-server"
+
+
+def call(brand: str | None, body: bytes, content_type: str, *, signed: bool = False) -> tuple[int, dict[str, Any]]:
+    """POST the photo to the public route, or (`signed`) to the brand route as the brand web server."""
+    headers = {"Content-Type": content_type}
+    if signed:
+        path = f"/brands/{brand}/verify"
+        event = api_gateway_event(
+            "POST",
+            "/brands/{brandId}/verify",
+            path,
+            path_parameters={"brandId": str(brand)},
+            headers=headers,
+            body=body,
+            binary=True,
+            caller_arn=BRAND_SERVER,
+        )
+    else:
+        event = api_gateway_event(
+            "POST",
+            "/verify",
+            "/verify",
+            query={"brand": brand} if brand else None,
+            headers=headers,
+            body=body,
+            binary=True,
+            caller_arn=None,
+        )
     with as_function("verify"):  # exactly the verify role's permissions
         response = verify.create_handler()(event, _Context())  # a cold start: settings are read again
     return response["statusCode"], json.loads(response["body"])
@@ -139,7 +158,8 @@ def scene_png(shapes: list[Shape]) -> bytes:
 
 
 def test_a_counterfeit_in_the_photo_gives_a_counterfeit_verdict_with_its_boxes(deployed: Settings) -> None:
-    status, answer = call("acme", scene_png([Shape(0, 28, 40, 70, 56), Shape(1, 150, 90, 72, 64)]), "image/png")
+    photo = scene_png([Shape(0, 28, 40, 70, 56), Shape(1, 150, 90, 72, 64)])
+    status, answer = call("acme", photo, "image/png", signed=True)
 
     assert status == 200
     assert answer["verdict"] == "counterfeit"
@@ -147,14 +167,42 @@ def test_a_counterfeit_in_the_photo_gives_a_counterfeit_verdict_with_its_boxes(d
     assert answer["image_size"] == {"width": 256, "height": 192}
     counted = {d["name"] for d in answer["detections"] if d["counts"]}
     assert counted == {"genuine", "counterfeit"}
+    assert all(d["threshold"] == pytest.approx(0.3) for d in answer["detections"])
+
+    # The shopper gets the same verdict and the same counting boxes, with rounded confidences and nothing more.
+    status, public = call("acme", photo, "image/png")
+    assert (status, public["verdict"], public["image_size"]) == (200, "counterfeit", answer["image_size"])
+    counting = [d for d in answer["detections"] if d["counts"]]
+    assert [(d["name"], d["box"]) for d in public["detections"]] == [(d["name"], d["box"]) for d in counting]
+    assert [d["confidence"] for d in public["detections"]] == [round(d["confidence"], 2) for d in counting]
+    assert "threshold" not in json.dumps(public) and "timings_ms" not in public
 
 
 def test_only_the_genuine_product_gives_genuine(deployed: Settings) -> None:
     status, answer = call("acme", scene_png([Shape(0, 90, 60, 80, 64)]), "image/png")
     assert status == 200
     assert answer["verdict"] == "genuine", answer["reason"]
-    box = next(d["box"] for d in answer["detections"] if d["counts"])
+    box = answer["detections"][0]["box"]
     assert abs(box["left"] - 90) < 8 and abs(box["top"] - 60) < 8
+
+
+def test_near_misses_and_thresholds_go_only_to_the_brand(deployed: Settings) -> None:
+    # Given a policy whose threshold the genuine product cannot reach: its detection is a near miss
+    DynamoModelRecords(deployed.table_name).put_policy("acme", {"genuine": ClassRule(threshold=0.999)})
+    photo = scene_png([Shape(0, 90, 60, 80, 64)])
+
+    status, full = call("acme", photo, "image/png", signed=True)
+    assert (status, full["verdict"]) == (200, "inconclusive")
+    assert "below its threshold 1.00" in full["reason"]
+    assert any(d["name"] == "genuine" and d["counts"] is False for d in full["detections"])
+
+    status, public = call("acme", photo, "image/png")
+    assert (status, public["verdict"], public["reason"], public["detections"]) == (
+        200,
+        "inconclusive",
+        "nothing recognised",
+        [],
+    )
 
 
 def test_an_empty_scene_is_nothing_recognised(deployed: Settings) -> None:
@@ -175,8 +223,10 @@ def test_unreadable_photos_and_wrong_types(deployed: Settings) -> None:
     assert answer["verdict"] == "inconclusive"
     assert answer["reason"].startswith("photo unreadable")
     assert call("acme", b"hello", "text/plain")[0] == 415
+    assert call("acme", b"hello", "text/plain", signed=True)[0] == 415
     assert call(None, b"x", "image/png")[0] == 400
     assert call("ACME!", b"x", "image/png")[0] == 400
+    assert call("ACME!", b"x", "image/png", signed=True)[0] == 400
 
 
 def test_a_photo_over_the_invoke_limit_is_shrunk_and_boxes_come_back_in_its_pixels(
@@ -187,7 +237,7 @@ def test_a_photo_over_the_invoke_limit_is_shrunk_and_boxes_come_back_in_its_pixe
     image.save(out, "PNG")
     monkeypatch.setenv("INVOKE_MAX_BYTES", str(len(out.getvalue()) // 3))
 
-    status, answer = call("acme", out.getvalue(), "image/png")
+    status, answer = call("acme", out.getvalue(), "image/png", signed=True)
 
     assert status == 200
     assert answer["verdict"] == "genuine", answer["reason"]
@@ -200,7 +250,7 @@ def test_a_photo_over_the_route_limits_is_refused_413_saying_how_to_meet_them(de
     too_heavy = b"\xff\xd8\xff\xe0" + bytes(MAX_VERIFY_PHOTO_BYTES)  # what a 6 MB Lambda event leaves for a body
     status, answer = call("acme", too_heavy, "image/jpeg")
     assert status == 413
-    assert "4.5 MB" in answer["message"] and "downscale" in answer["message"]
+    assert f"{MAX_VERIFY_PHOTO_BYTES / 1e6:.1f} MB" in answer["message"] and "downscale" in answer["message"]
 
     wide = io.BytesIO()
     Image.new("RGB", (6000, 5000), (90, 90, 90)).save(wide, "PNG")  # 30 MP in a few hundred KB

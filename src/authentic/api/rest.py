@@ -42,6 +42,7 @@ class Api:
         self.resolver = APIGatewayRestResolver(strip_prefixes=None)
         self.resolver.exception_handler(DomainError)(_domain_error)
         self.resolver.exception_handler(json.JSONDecodeError)(_bad_json)
+        self.resolver.not_found(_no_route)
         self.routes: list[wiring.Route] = []
 
     def route(self, method: str, path: str) -> Callable[[F], F]:
@@ -108,6 +109,12 @@ def _domain_error(exc: DomainError) -> Response[str]:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers
     )
+
+
+def _no_route(exc: Exception) -> Response[str]:
+    """API Gateway only passes requests of wired routes, so a path the resolver cannot match holds a path
+    parameter with characters no id can have (e.g. a control character)."""
+    return _domain_error(InvalidInput("a path parameter holds characters that no brand, job or version id can have"))
 
 
 def _bad_json(exc: json.JSONDecodeError) -> Response[str]:

@@ -6,6 +6,11 @@ Items (one table, string keys pk/sk):
                                   what it contributes to the counts, and where its normalised files are
     BRAND#{brand} / DATASET       counters: images, img_c{id} (images holding class id), box_c{id} (boxes),
                                   cat_{id} (the class's name, fixed by the first accepted upload)
+    BRAND#{brand} / ENTRIES#{xx}  the accepted pairs, compact: 256 shards by a hash of the pair id, each with two
+                                  string sets `e0`, `e1` of "{pair} {image key} {annotation key} {class}:{boxes},..."
+                                  (a pair's entry is in `e{revision % 2}`, so replacing it deletes from one set and
+                                  adds to the other in one update). Kept in the outcome's transaction, and read
+                                  with BatchGetItem by key: a freeze of 5,000 pairs reads about 1 MB in 3 calls.
     UNSCOPED / KEY#{key}          an object that landed outside any brand's upload prefix
 """
 
@@ -13,6 +18,8 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
+from collections.abc import Iterator
 from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
@@ -22,7 +29,15 @@ from botocore.exceptions import ClientError
 from authentic.aws.clients import client
 from authentic.aws.clients import table as table_resource
 from authentic.aws.items import error_code, now, plain, query_prefix, serialize
-from authentic.aws.ports import Contribution, DatasetSummary, Outcome, PairFiles, PairRecord, UploadKind
+from authentic.aws.ports import (
+    Contribution,
+    DatasetEntry,
+    DatasetSummary,
+    Outcome,
+    PairFiles,
+    PairRecord,
+    UploadKind,
+)
 from authentic.errors import CategoryConflict, RecordRefused
 
 _SEQ_WIDTH = 40
@@ -30,6 +45,8 @@ TRANSACTION_ATTEMPTS = 8
 CONFLICT_BACKOFF = 0.05  # seconds, doubled each attempt (full jitter), at most CONFLICT_BACKOFF_CAP
 CONFLICT_BACKOFF_CAP = 2.0
 _CATEGORY, _IMAGES, _BOXES = "cat_", "img_c", "box_c"
+_ENTRY_SHARDS = 256
+_BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
 
 
 class DynamoDatasetRecords:
@@ -94,9 +111,11 @@ class DynamoDatasetRecords:
     def commit_outcome(self, brand_id: str, pair_id: str, previous: PairRecord, outcome: Outcome) -> bool:
         pair_update = self._pair_update(brand_id, pair_id, previous, outcome)
         dataset_update = self._dataset_update(brand_id, previous.contribution, outcome.contribution, outcome)
+        entries_update = self._entries_update(brand_id, pair_id, previous, outcome)
+        items = [pair_update, dataset_update] + ([entries_update] if entries_update else [])
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
-                self._ddb.transact_write_items(TransactItems=[pair_update, dataset_update])
+                self._ddb.transact_write_items(TransactItems=items)
             except ClientError as exc:
                 code = error_code(exc)
                 if code == "ValidationException":
@@ -130,6 +149,7 @@ class DynamoDatasetRecords:
             ":now": now(),
             ":iv": previous.image_version or "null",
             ":av": previous.annotation_version or "null",
+            ":rev": previous.revision + 1,
         }
         condition = "image_version = :iv AND annotation_version = :av AND "
         if previous.fingerprint:
@@ -143,7 +163,7 @@ class DynamoDatasetRecords:
                 "Key": {k: serialize(v) for k, v in _pair_key(brand_id, pair_id).items()},
                 "UpdateExpression": (
                     "SET #st = :st, fingerprint = :fp, reason = :reason, problems = :problems, "
-                    "contribution = :contrib, details = :details, processed_at = :now"
+                    "contribution = :contrib, details = :details, processed_at = :now, revision = :rev"
                 ),
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#st": "status"},
@@ -182,6 +202,31 @@ class DynamoDatasetRecords:
             update["ConditionExpression"] = " AND ".join(conditions)
         return {"Update": update}
 
+    def _entries_update(
+        self, brand_id: str, pair_id: str, previous: PairRecord, outcome: Outcome
+    ) -> dict[str, Any] | None:
+        """Move the pair's compact entry: out of the set its previous outcome put it in, into the other one."""
+        parts, names, values = [], {}, {}
+        if outcome.status == "accepted":
+            names["#new"] = f"e{(previous.revision + 1) % 2}"
+            values[":new"] = {"SS": [_entry(pair_id, outcome.files, outcome.contribution)]}
+            parts.append("ADD #new :new")
+        if previous.status == "accepted":
+            names["#old"] = f"e{previous.revision % 2}"
+            values[":old"] = {"SS": [_entry(pair_id, previous.files, previous.contribution)]}
+            parts.append("DELETE #old :old")
+        if not parts:
+            return None
+        return {
+            "Update": {
+                "TableName": self._table_name,
+                "Key": {k: serialize(v) for k, v in _entries_key(brand_id, _shard(pair_id)).items()},
+                "UpdateExpression": " ".join(parts),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
     def _describe_conflict(self, brand_id: str, categories: Any) -> str:
         known = self.summary(brand_id).categories
         clashes = [
@@ -204,6 +249,34 @@ class DynamoDatasetRecords:
 
     def pairs(self, brand_id: str) -> list[PairRecord]:
         return [_pair(item) for item in query_prefix(self._table, f"BRAND#{brand_id}", "PAIR#")]
+
+    def entries(self, brand_id: str) -> list[DatasetEntry]:
+        found = [
+            _parse_entry(entry)
+            for item in self._entry_items(brand_id)
+            for attribute in ("e0", "e1")
+            for entry in item.get(attribute, ())
+        ]
+        return sorted(found, key=lambda e: e.pair_id)
+
+    def _entry_items(self, brand_id: str) -> Iterator[dict[str, Any]]:
+        """Every shard of the brand's entries, by key (BatchGetItem, strongly consistent, unprocessed keys
+        retried): a Query would read the brand's pair records' partition too."""
+        keys = [_entries_key(brand_id, f"{shard:02x}") for shard in range(_ENTRY_SHARDS)]
+        pending = [keys[i : i + _BATCH_GET_LIMIT] for i in range(0, len(keys), _BATCH_GET_LIMIT)]
+        while pending:
+            batch = pending.pop()
+            request = {
+                "Keys": [{k: serialize(v) for k, v in key.items()} for key in batch],
+                "ConsistentRead": True,
+                "ProjectionExpression": "e0, e1",
+            }
+            out = self._ddb.batch_get_item(RequestItems={self._table_name: request})
+            yield from (_strings(item) for item in out.get("Responses", {}).get(self._table_name, []))
+            unprocessed = out.get("UnprocessedKeys", {}).get(self._table_name)
+            if unprocessed:
+                time.sleep(0.05)
+                pending.append([{k: v["S"] for k, v in key.items()} for key in unprocessed["Keys"]])
 
     def record_unscoped(self, key: str, reason: str) -> None:
         self._table.put_item(
@@ -251,6 +324,29 @@ def _files(item: dict[str, Any] | None) -> PairFiles:
     return PairFiles(**{k: v for k, v in (item or {}).items() if k in known})
 
 
+def _shard(pair_id: str) -> str:
+    return f"{zlib.crc32(pair_id.encode()) % _ENTRY_SHARDS:02x}"
+
+
+def _entry(pair_id: str, files: PairFiles, contribution: Contribution) -> str:
+    boxes = ",".join(f"{cid}:{n}" for cid, n in sorted(contribution.class_boxes.items()))
+    names = (pair_id, files.image_key, files.annotation_key)
+    if not all(names) or any(" " in name for name in names):
+        raise ValueError(f"pair {pair_id!r}: an accepted pair needs two object keys without spaces, got {names}")
+    return " ".join((*names, boxes))
+
+
+def _parse_entry(entry: str) -> DatasetEntry:
+    pair_id, image_key, annotation_key, boxes = entry.split(" ")
+    counts = (part.split(":") for part in boxes.split(",") if part)
+    return DatasetEntry(pair_id, image_key, annotation_key, {int(cid): int(n) for cid, n in counts})
+
+
+def _strings(item: dict[str, Any]) -> dict[str, list[str]]:
+    """The string sets of a low-level item."""
+    return {name: list(value.get("SS", ())) for name, value in item.items()}
+
+
 def _version(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -271,6 +367,7 @@ def _pair(item: dict[str, Any]) -> PairRecord:
         problems=tuple(item.get("problems", ())),
         contribution=_contribution(item.get("contribution")),
         files=_files(item.get("details")),
+        revision=int(item.get("revision", 0)),
     )
 
 
@@ -280,3 +377,7 @@ def _pair_key(brand_id: str, pair_id: str) -> dict[str, str]:
 
 def _dataset_key(brand_id: str) -> dict[str, str]:
     return {"pk": f"BRAND#{brand_id}", "sk": "DATASET"}
+
+
+def _entries_key(brand_id: str, shard: str) -> dict[str, str]:
+    return {"pk": f"BRAND#{brand_id}", "sk": f"ENTRIES#{shard}"}

@@ -31,6 +31,7 @@ from authentic.aws.ports import (
     PromotionEntry,
     VersionRecord,
 )
+from authentic.keys import brand_partition
 
 
 class _ConditionFailed(Exception):
@@ -38,7 +39,7 @@ class _ConditionFailed(Exception):
 
 
 def _brand(brand_id: str) -> str:
-    return f"BRAND#{brand_id}"
+    return brand_partition(brand_id)
 
 
 def version_sk(version: int) -> str:

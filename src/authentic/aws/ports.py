@@ -20,6 +20,7 @@ __all__ = [
     "BrandPolicy",
     "ClassRule",
     "Contribution",
+    "DatasetEntry",
     "DatasetRecords",
     "DatasetSummary",
     "Endpoint",
@@ -80,6 +81,11 @@ class ObjectStore(Protocol):
 
     def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> ObjectInfo: ...
 
+    def put_if_absent(self, bucket: str, key: str, body: bytes, *, content_type: str) -> bool:
+        """Create the object unless the key exists (S3's conditional write, `If-None-Match: *`), for immutable
+        keys; returns whether this call created it. An existing object is left exactly as it is."""
+        ...
+
     def copy(
         self, source_bucket: str, source_key: str, bucket: str, key: str, *, source_version: str | None = None
     ) -> ObjectInfo: ...
@@ -115,13 +121,13 @@ class Contribution:
 
 @dataclass(frozen=True)
 class PairFiles:
-    """Where a processed pair's normalised files are, and what they hold (only `source_file` when rejected)."""
+    """Where a processed pair's normalised files are, and what they hold (only `source_file` when rejected).
+    Both keys are immutable content-addressed objects (`authentic.keys`): the key pins the bytes, so no object
+    version is recorded."""
 
     source_file: str = ""
     image_key: str = ""
-    image_version: str = ""
     annotation_key: str = ""
-    annotation_version: str = ""
     sha256: str = ""
     width: int = 0
     height: int = 0
@@ -160,6 +166,7 @@ class PairRecord:
     problems: tuple[Mapping[str, Any], ...] = ()
     contribution: Contribution = field(default_factory=Contribution)
     files: PairFiles = field(default_factory=PairFiles)
+    revision: int = 0  # outcomes committed so far (the adapter keeps its compact dataset entries with it)
 
     @property
     def complete(self) -> bool:
@@ -185,6 +192,18 @@ class DatasetSummary:
     images: int = 0
     categories: Mapping[int, str] = field(default_factory=dict)
     class_images: Mapping[int, int] = field(default_factory=dict)
+    class_boxes: Mapping[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One accepted pair as a freeze needs it, and no more: its two immutable objects and its boxes per class
+    (the classes it holds images of are the keys). Kept apart from the pair records, compact, so that a brand's
+    whole dataset is read in one or two queries whatever its size."""
+
+    pair_id: str
+    image_key: str
+    annotation_key: str
     class_boxes: Mapping[int, int] = field(default_factory=dict)
 
 
@@ -215,6 +234,10 @@ class DatasetRecords(Protocol):
     def summary(self, brand_id: str) -> DatasetSummary: ...
 
     def pairs(self, brand_id: str) -> list[PairRecord]: ...
+
+    def entries(self, brand_id: str) -> list[DatasetEntry]:
+        """Every accepted pair of the brand, as committed with its outcome (same transaction), by pair id."""
+        ...
 
     def record_unscoped(self, key: str, reason: str) -> None:
         """An object that landed outside any brand's upload prefix."""

@@ -11,6 +11,7 @@ from authentic.aws.ports import ObjectInfo, StoredObject
 from authentic.errors import ObjectMissing
 
 _MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
+_EXISTS = {"PreconditionFailed", "412"}
 
 
 class S3ObjectStore:
@@ -56,6 +57,17 @@ class S3ObjectStore:
     def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> ObjectInfo:
         out = self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
         return ObjectInfo(bucket, key, len(body), out.get("VersionId"), content_type)
+
+    def put_if_absent(self, bucket: str, key: str, body: bytes, *, content_type: str) -> bool:
+        """A conditional write: S3 answers 412 when the key exists, and the object stays as it was. (A 409
+        `ConditionalRequestConflict`, two writers racing, raises: the caller's retry finds the object.)"""
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+        except ClientError as exc:
+            if _code(exc) in _EXISTS:
+                return False
+            raise
+        return True
 
     def copy(
         self, source_bucket: str, source_key: str, bucket: str, key: str, *, source_version: str | None = None

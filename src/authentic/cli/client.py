@@ -107,6 +107,11 @@ class ApiClient:
         result: dict[str, Any] = self.request("GET", f"/brands/{brand}/uploads")
         return result
 
+    def pair_outcomes(self, brand: str, pair_ids: list[str]) -> list[dict[str, Any]]:
+        """Each named pair's outcome (at most 100 ids a call): accepted, rejected, pending, stale or unknown."""
+        result: dict[str, Any] = self.request("GET", f"/brands/{brand}/uploads", params={"pairs": ",".join(pair_ids)})
+        return list(result["pairs"])
+
     def start_training(self, brand: str, hyperparameters: dict[str, str] | None = None) -> dict[str, Any]:
         body = {"hyperparameters": hyperparameters} if hyperparameters else {}
         result: dict[str, Any] = self.request("POST", f"/brands/{brand}/training-jobs", json_body=body)
@@ -147,8 +152,12 @@ class ApiClient:
         result: dict[str, Any] = self.request("PUT", f"/brands/{brand}/gtins", json_body={"gtins": entries})
         return result
 
-    def verify(self, brand: str, photo: bytes, content_type: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request(
-            "POST", "/verify", content=photo, content_type=content_type, params={"brand": brand}
-        )
+    def verify(self, brand: str, photo: bytes, content_type: str, *, public: bool = False) -> dict[str, Any]:
+        """The brand's full answer (`POST /brands/{brandId}/verify`: near misses, thresholds), or with `public` the
+        shopper's (`POST /verify?brand=`: the verdict and the counting boxes)."""
+        if public:
+            path, params = "/verify", {"brand": brand}
+        else:
+            path, params = f"/brands/{brand}/verify", None
+        result: dict[str, Any] = self.request("POST", path, content=photo, content_type=content_type, params=params)
         return result

@@ -106,12 +106,15 @@ def _held_back(folder: Path, seed: int) -> list[Case]:
 
 
 def _import(client: ApiClient, dataset: Path) -> flows.ImportReport:
-    uploads, _ = flows.prepare_import(dataset, "seed")
+    prepared = flows.prepare_import(dataset, "seed")
+    uploads = prepared[0]
     with (
         tqdm(total=len(uploads), desc="     uploaded", unit="photo") as up,
         tqdm(total=len(uploads), desc="     ingested", unit="photo") as ingested,
     ):
-        report = flows.import_folder(client, BRAND, dataset, "seed", on_upload=up.update, on_ingested=ingested.update)
+        report = flows.import_folder(
+            client, BRAND, dataset, "seed", on_upload=up.update, on_ingested=ingested.update, prepared=prepared
+        )
     summary = client.ingest_summary(BRAND)
     _say(f"     accepted {len(report.accepted)}, rejected {len(report.rejected)}, pending {len(report.pending)}")
     for name, reason in report.rejected:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from authentic.contracts import JPEG, MAX_VERIFY_PHOTO_BYTES, MAX_VERIFY_PIXELS
+from authentic.contracts import DOWNSCALE_LONG_SIDE_PX, JPEG, MAX_VERIFY_PHOTO_BYTES, MAX_VERIFY_PIXELS
 
-VERIFY_LONG_SIDE = 1600  # what the shopper's page sends: ample for a 640 px model, a few hundred KB as JPEG
+VERIFY_LONG_SIDE = DOWNSCALE_LONG_SIDE_PX  # what the shopper's page sends: ample for a 640 px model
 QUALITY = 90
 _SHRINK_STEP = 0.8  # when a re-encoded photo is still too heavy
 
@@ -42,7 +42,7 @@ class Fitted:
 
 
 def fit_for_verify(data: bytes, content_type: str) -> Fitted:
-    """The photo as the public verify route takes it (at most 4.5 MB and 26.2 MP), upright when scaled."""
+    """The photo as the public verify route takes it (at most 4.7 MB and 26.2 MP), upright when scaled."""
     if _fits(data, MAX_VERIFY_PHOTO_BYTES, MAX_VERIFY_PIXELS):
         return Fitted(data, content_type, 1.0, len(data))
     with _open(data) as image:

@@ -25,6 +25,7 @@ from authentic.settings import MAX_IMAGE_BYTES
 
 Progress = Callable[[int], None]
 FORMS_PER_REQUEST = 100
+OUTCOMES_PER_REQUEST = 100  # the upload route's limit on pair ids per outcome query
 
 
 @dataclass
@@ -147,30 +148,31 @@ def _collect(  # noqa: PLR0917
     on_ingested: Progress | None,
     wait_seconds: float,
 ) -> None:
-    """Poll the brand's ingest summary until every uploaded pair has an outcome (or the wait runs out)."""
+    """Ask for each uploaded pair's outcome until every one has one (or the wait runs out): a pair is open while
+    neither file has been ingested ("unknown") or one half waits for the other ("pending")."""
     deadline = time.monotonic() + wait_seconds
-    done = 0
+    outcomes: dict[str, dict[str, Any]] = {}
+    waiting = list(pair_names)
     while True:
-        summary = client.ingest_summary(brand)
-        open_pairs = {p["pair_id"] for p in summary.get("pending", []) + summary.get("stale", [])}
-        waiting = [pid for pid in pair_names if pid in open_pairs]
-        finished = len(pair_names) - len(waiting)
-        if on_ingested and finished > done:
-            on_ingested(finished - done)
-            done = finished
+        for start in range(0, len(waiting), OUTCOMES_PER_REQUEST):
+            for outcome in client.pair_outcomes(brand, waiting[start : start + OUTCOMES_PER_REQUEST]):
+                outcomes[outcome["pair_id"]] = outcome
+        still = [pid for pid in waiting if outcomes.get(pid, {}).get("status") in (None, "unknown", "pending")]
+        if on_ingested and len(still) < len(waiting):
+            on_ingested(len(waiting) - len(still))
+        waiting = still
         if not waiting or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    rejected = {p["pair_id"]: p.get("reason", "") for p in summary.get("rejected", [])}
-    problems = {p["pair_id"]: p.get("problems", []) for p in summary.get("accepted_with_problems", [])}
     for pid, name in pair_names.items():
-        if pid in rejected:
-            report.rejected.append((name, rejected[pid]))
-        elif pid in waiting:
-            report.pending.append(name)
-        else:
+        outcome = outcomes.get(pid, {})
+        if outcome.get("status") == "rejected":
+            report.rejected.append((name, str(outcome.get("reason", ""))))
+        elif outcome.get("status") == "accepted":
             report.accepted.append(name)
-            report.box_problems.extend((name, str(p.get("reason"))) for p in problems.get(pid, []))
+            report.box_problems.extend((name, str(p.get("reason"))) for p in outcome.get("problems", []))
+        else:  # unknown, pending or stale when the wait ran out
+            report.pending.append(name)
 
 
 def train_and_wait(
@@ -210,11 +212,11 @@ class Verified:
     sent: Fitted  # what went over the wire
 
 
-def verify_photo(client: ApiClient, brand: str, photo: Path) -> Verified:
-    """Verify a photo, downscaled (upright) first when it is over the route's limits; the answer's boxes are
-    mapped back onto the original photo."""
+def verify_photo(client: ApiClient, brand: str, photo: Path, *, public: bool = False) -> Verified:
+    """Verify as the brand (the full answer), or with `public` as a shopper would; a photo over the route's limits
+    is downscaled (upright) first, and the answer's boxes are mapped back onto the original photo."""
     sent = fit_for_verify(photo.read_bytes(), content_type_for(photo))
-    answer = client.verify(brand, sent.data, sent.content_type)
+    answer = client.verify(brand, sent.data, sent.content_type, public=public)
     if sent.scale != 1.0:
         answer = _scaled_answer(answer, 1 / sent.scale)
     return Verified(answer, sent)

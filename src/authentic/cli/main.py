@@ -81,9 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     job = commands.add_parser("job", parents=[api_parent, brand_parent], help="a training job's state")
     job.add_argument("job_name", help="the job name `train` printed")
 
-    verify = commands.add_parser("verify", parents=[api_parent, brand_parent], help="verify a shopper's photo")
+    verify = commands.add_parser(
+        "verify",
+        parents=[api_parent, brand_parent],
+        help="verify a shopper's photo (the brand's answer: near misses and thresholds included)",
+    )
     verify.add_argument("photo", type=Path, help="a JPEG, PNG or HEIC photo")
     verify.add_argument("--annotate", type=Path, default=None, metavar="OUT.jpg", help="draw the verdict here")
+    verify.add_argument(
+        "--public", action="store_true", help="ask the public route, as a shopper does (verdict and counting boxes)"
+    )
 
     commands.add_parser("models", parents=[api_parent, brand_parent], help="the brand's model versions")
 
@@ -158,6 +165,7 @@ def _local_up(args: argparse.Namespace) -> int:
     with os.fdopen(descriptor, "w") as out:
         json.dump({**runtime.describe(), "pid": os.getpid(), "started": time.time()}, out, indent=2)
     print(f"local runtime up. API: {runtime.api_url}")
+    print(f"  shopper's page: {runtime.api_url}/?brand={{brandId}}   (API document: docs/openapi.json)")
     print(f"  try: authentic train --brand acme --wait   (state in {args.state.resolve()})")
     print("  Ctrl-C stops it.", flush=True)
     try:
@@ -347,7 +355,7 @@ def _cmd_verify(client: Any, args: argparse.Namespace) -> int:
     if not args.photo.is_file():
         raise CliError(f"{args.photo} is not a file")
     try:
-        verified = flows.verify_photo(client, args.brand, args.photo)
+        verified = flows.verify_photo(client, args.brand, args.photo, public=args.public)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     answer = verified.answer
@@ -359,9 +367,10 @@ def _cmd_verify(client: Any, args: argparse.Namespace) -> int:
         )
     for d in answer.get("detections", [])[:20]:
         box = d["box"]
-        mark = "*" if d.get("counts") else " "
+        mark = "*" if d.get("counts", True) else " "  # the public answer holds only counting detections
+        threshold = f" (threshold {float(d['threshold']):.2f})" if "threshold" in d else ""
         lines.append(
-            f" {mark} {d.get('name')} ({d.get('role')}) {float(d['confidence']):.2f} at "
+            f" {mark} {d.get('name')} ({d.get('role')}) {float(d['confidence']):.2f}{threshold} at "
             f"left={box['left']:.0f} top={box['top']:.0f} {box['width']:.0f}x{box['height']:.0f}"
         )
     for b in answer.get("barcodes", [])[:10]:

@@ -34,7 +34,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from authentic.annotations.model import Annotation, Box, Category
 from authentic.media.exif import ORIENTATION_TAG
 from authentic.media.geometry import ImageSize
-from authentic.training.manifest import MANIFEST_NAME, Manifest, ManifestItem
+from authentic.training.container.channel import write_channel
+from authentic.training.manifest import Manifest
 
 GENUINE = 0
 COUNTERFEIT = 1
@@ -108,8 +109,9 @@ def write_training_channel(
     categories: Sequence[Category] = DEFAULT_CATEGORIES,
     duplicates: int = 0,
 ) -> Manifest:
-    """Write a ready training channel (`manifest.json`, `images/`, `annotations/`) as ingest and the finish
-    route would leave it: upright, metadata-free JPEGs and canonical annotations.
+    """Write a ready training channel as SageMaker lays out the finish route's ManifestFile (the manifest under
+    `manifests/`, the images and annotations under `objects/`, named by their SHA-256): upright, metadata-free
+    JPEGs and canonical annotations, as ingest leaves them.
 
     `duplicates` re-uploads that many of the photos under new pair ids (same bytes, so the same sha256), as a
     brand that uploads one photo twice does.
@@ -127,29 +129,15 @@ def write_training_channel(
     for index in rng.choice(n_images, size=duplicates, replace=False).tolist():
         rendered.append(rendered[index])
 
-    images_dir, annotations_dir = channel_dir / "images", channel_dir / "annotations"
-    images_dir.mkdir(parents=True, exist_ok=True)
-    annotations_dir.mkdir(parents=True, exist_ok=True)
-    items: list[ManifestItem] = []
+    entries: list[tuple[str, bytes, Annotation]] = []
     boxes_per_class: Counter[str] = Counter()
     names = {c.class_id: c.name for c in cats}
     for index, (data, sample) in enumerate(rendered):
         pair_id = hashlib.sha256(f"{brand_id}/{seed}/{index}".encode()).hexdigest()[:32]
-        image_rel, annotation_rel = f"images/{pair_id}.jpg", f"annotations/{pair_id}.json"
-        (channel_dir / image_rel).write_bytes(data)
-        annotation = Annotation(f"{pair_id}.jpg", sample.size, sample.boxes, cats)
-        (channel_dir / annotation_rel).write_text(json.dumps(annotation.to_seed_json()))
+        entries.append((pair_id, data, Annotation(f"{pair_id}.jpg", sample.size, sample.boxes, cats)))
         boxes_per_class.update(names[b.class_id] for b in sample.boxes)
-        items.append(ManifestItem(pair_id, image_rel, annotation_rel, hashlib.sha256(data).hexdigest()))
-    manifest = Manifest(
-        brand_id=brand_id,
-        manifest_id=hashlib.sha256(f"{brand_id}/{seed}/{len(items)}".encode()).hexdigest()[:16],
-        created_at="2026-11-26T00:00:00Z",
-        categories=cats,
-        items=tuple(items),
-        counts={"images": len(items), "boxes": dict(sorted(boxes_per_class.items()))},
-    )
-    manifest.dump(channel_dir / MANIFEST_NAME)
+    counts = {"images": len(entries), "boxes": dict(sorted(boxes_per_class.items()))}
+    manifest = write_channel(channel_dir, entries, brand_id=brand_id, categories=cats, counts=counts)
     return manifest
 
 

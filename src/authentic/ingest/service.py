@@ -1,14 +1,17 @@
 """Ingest: an uploaded photo and its annotation become a clean, upright, metadata-free training example,
 or a rejected record with a reason. The raw upload is never changed.
 
-Whichever half of a pair arrives second triggers processing. Processing is idempotent: outputs go to
-deterministic keys and the outcome is committed together with the brand's counters in one conditional
-transaction, so a duplicate or racing event never counts twice.
+Whichever half of a pair arrives second triggers processing. Processing is idempotent: outputs are immutable
+objects named by the SHA-256 of their bytes (written only if absent, never overwritten, never deleted: pairs
+that uploaded the same photo share its object, and every frozen dataset stays readable), and the outcome is
+committed together with the brand's counters in one conditional transaction, so a duplicate or racing event
+never counts twice. A pair rejected after it was accepted leaves the dataset by its record alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -83,14 +86,11 @@ class Ingest:
             committed = self.records.commit_outcome(brand_id, pair_id, pair, outcome)
         except (CategoryConflict, RecordRefused) as exc:
             # Not retried: recorded as the pair's rejection with its reason (a retry could not succeed).
-            self._withdraw(outcome.files)
             reason = str(exc) if isinstance(exc, CategoryConflict) else f"the pair's record was refused: {exc}"
             outcome = _rejected(fingerprint, reason, source=outcome.files.source_file or pair_id)
             committed = self.records.commit_outcome(brand_id, pair_id, pair, outcome)
         if not committed:
             return "duplicate"
-        if outcome.status == "rejected" and pair.status == "accepted":
-            self._withdraw(pair.files)
         log.info(
             "pair processed",
             extra={
@@ -122,17 +122,14 @@ class Ingest:
             )
         except RejectedFile as exc:
             return _rejected(fingerprint, exc.message, source=source, problems=exc.details)
+        image_key = keys.dataset_object_key(brand_id, image.sha256, image.extension)
         canonical = Annotation(
-            file=f"{pair_id}.{image.extension}",
+            file=image_key.rsplit("/", 1)[-1],  # the object it annotates
             size=image.size,
             boxes=checked.annotation.boxes,
             categories=categories,
         )
-        image_key = keys.dataset_image_key(brand_id, pair_id, image.extension)
-        annotation_key = keys.dataset_annotation_key(brand_id, pair_id)
-        stored_image = self.store.put(
-            self.settings.dataset_bucket, image_key, image.data, content_type=image.content_type
-        )
+        self.store.put_if_absent(self.settings.dataset_bucket, image_key, image.data, content_type=image.content_type)
         document = canonical.to_seed_json() | {
             "source": {
                 "file": annotation.file,
@@ -143,12 +140,9 @@ class Ingest:
             },
             "sha256": image.sha256,
         }
-        stored_annotation = self.store.put(
-            self.settings.dataset_bucket,
-            annotation_key,
-            json.dumps(document, sort_keys=True).encode(),
-            content_type="application/json",
-        )
+        body = json.dumps(document, sort_keys=True).encode()
+        annotation_key = keys.dataset_object_key(brand_id, hashlib.sha256(body).hexdigest(), keys.ANNOTATION_EXTENSION)
+        self.store.put_if_absent(self.settings.dataset_bucket, annotation_key, body, content_type="application/json")
         boxes_per_class = Counter(b.class_id for b in canonical.boxes)
         return Outcome(
             status="accepted",
@@ -163,9 +157,7 @@ class Ingest:
             files=PairFiles(
                 source_file=_clip(source, MAX_NAME_CHARS),
                 image_key=image_key,
-                image_version=stored_image.version_id or "null",
                 annotation_key=annotation_key,
-                annotation_version=stored_annotation.version_id or "null",
                 sha256=image.sha256,
                 width=image.size.width,
                 height=image.size.height,
@@ -204,12 +196,6 @@ class Ingest:
                 "name the classes in the first uploads"
             )
         return tuple(Category(cid, name) for cid, name in sorted(known.items()))
-
-    def _withdraw(self, files: PairFiles) -> None:
-        """A pair that was accepted before and is rejected now leaves the dataset (the bucket keeps history)."""
-        for key in (files.image_key, files.annotation_key):
-            if key:
-                self.store.delete(self.settings.dataset_bucket, key)
 
 
 def _rejected(fingerprint: str, reason: str, *, source: str, problems: Any = None) -> Outcome:

@@ -22,12 +22,16 @@ from typing import Any
 
 from authentic import wiring
 from authentic.aws.clients import Credentials, acting_as
+from authentic.contracts import LAMBDA_PAYLOAD_LIMIT
 from authentic.local.iam.policies import ACCOUNT, REGION
 
 # Lambda's synchronous invocation payload limits (bytes of the JSON event and of the JSON answer).
-REQUEST_LIMIT = 6 * 1024 * 1024
-RESPONSE_LIMIT = 6 * 1024 * 1024 + 100
+REQUEST_LIMIT = LAMBDA_PAYLOAD_LIMIT
+RESPONSE_LIMIT = LAMBDA_PAYLOAD_LIMIT + 100
 DEFAULT_CONCURRENCY = 10  # per function, where the wiring reserves none (the account's pool, scaled down)
+# Handlers are created one at a time: on Lambda each instance imports in its own process, here instances share one,
+# and two threads importing the same cycle of modules at once see a partially initialised module (ImportError).
+_INIT_LOCK = threading.Lock()
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -54,6 +58,12 @@ class FunctionError(InvocationError):
 
 class TimedOut(FunctionError):
     error_type = "Sandbox.Timedout"
+
+
+class InitError(FunctionError):
+    """The handler module could not be loaded or its handler built (Lambda's failed init phase)."""
+
+    error_type = "Runtime.InitError"
 
 
 class StillRunning(InvocationError):
@@ -178,10 +188,13 @@ class Functions:
                 raise Throttled(f"Rate Exceeded: {name} is running {pool.existing} of {pool.limit} at once")
             pool.existing += 1
         try:
-            return create_handler(wiring.function(name))
-        except BaseException:
+            with _INIT_LOCK:
+                return create_handler(wiring.function(name))
+        except BaseException as exc:
             with self._lock:
                 pool.existing -= 1
+            if isinstance(exc, Exception):
+                raise InitError(f"{name} failed to initialise: {type(exc).__name__}: {exc}") from exc
             raise
 
     def _release(self, name: str, handler: Handler) -> None:

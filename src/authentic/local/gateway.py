@@ -1,9 +1,10 @@
 """API Gateway on localhost, with API Gateway's rules: each HTTP request becomes the REST proxy event API
 Gateway sends (binary media types base64-encoded) to the handler the wiring names, and the limits are AWS's:
-a body over 10 MB is refused before anything runs, an event over Lambda's 6 MB is answered 413 by the
-REQUEST_TOO_LARGE gateway response, a function still running after 29 s is answered 504 while it runs on, and a
-function that fails, times out, is throttled or answers with something that is not a proxy response is
-answered as API Gateway answers it. Routes come from `authentic.wiring`, as in the CDK stack.
+a body over 10 MB is refused before anything runs, an event over Lambda's 6 MB is answered 413, a function still
+running after 29 s is answered 504 while it runs on, and a function that fails, times out, is throttled or
+answers with something that is not a proxy response is answered 502 or 500, as API Gateway answers it; each
+with the body and headers of the stack's gateway response for the case (`wiring.GATEWAY_RESPONSES`). Routes
+come from `authentic.wiring`, as in the CDK stack.
 
 Brand routes are IAM-authorized in AWS: an unsigned request here acts as the brand web server's role, so `curl`
 and the CLI work without signing.
@@ -12,33 +13,43 @@ and the CLI work without signing.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from authentic import wiring
+from authentic.contracts import API_PAYLOAD_LIMIT
 from authentic.local.events import api_gateway_event
 from authentic.local.functions import Functions, InvocationError, RequestTooLarge, StillRunning, Throttled
 from authentic.local.iam.policies import ACCOUNT
+from authentic.local.tap import GatewayTap
+from authentic.local.web import page_routes
 
-API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit (REST APIs)
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's integration timeout
 BRAND_SERVER_ARN = f"arn:aws:iam::{ACCOUNT}:role/authentic-brand-server"
 
+log = logging.getLogger(__name__)
 
-def create_gateway(functions: Functions) -> Starlette:
+
+def create_gateway(functions: Functions, tap: GatewayTap | None = None) -> Starlette:
+    """The wired API routes (seen by `tap`, when given), then the shopper's page at `/` (`authentic.local.web`)."""
+    tap = tap or GatewayTap()
     routes = [
-        Route(route.path, _endpoint(functions, route), methods=[route.method], name=f"{route.method} {route.path}")
+        Route(
+            route.path,
+            tap.wrap(route.method, route.path, _endpoint(functions, route)),
+            methods=[route.method],
+            name=f"{route.method} {route.path}",
+        )
         for route in wiring.ROUTES
     ]
-    app = Starlette(routes=routes)
-    app.add_route("/routes", _routes, methods=["GET"])
-    return app
+    return Starlette(routes=[*routes, *page_routes()])
 
 
 def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], Any]:
@@ -64,37 +75,44 @@ def _endpoint(functions: Functions, route: wiring.Route) -> Callable[[Request], 
         try:
             result = await run_in_threadpool(functions.invoke, route.function, event, wait=INTEGRATION_TIMEOUT_SECONDS)
         except RequestTooLarge:
-            return JSONResponse({"message": "Request Too Long"}, status_code=413)
+            return gateway_response("REQUEST_TOO_LARGE")
         except StillRunning:
-            return JSONResponse({"message": "Endpoint request timed out"}, status_code=504)
+            return gateway_response("INTEGRATION_TIMEOUT")
         except Throttled:  # API Gateway answers a throttled Lambda (proxy integration) with a 500
-            return JSONResponse({"message": "Internal server error"}, status_code=500)
-        except InvocationError:
-            return JSONResponse({"message": "Internal server error"}, status_code=502)
+            return gateway_response("DEFAULT_5XX", status=500)
+        except InvocationError as exc:
+            log.warning("%s failed: %s", route.function, exc, exc_info=exc.__cause__ is not None)
+            return gateway_response("DEFAULT_5XX", status=502)
         return _proxy_response(result)
 
     return endpoint
 
 
 def _too_long() -> Response:
-    """What API Gateway answers for a body over its limit, before any integration runs."""
-    return PlainTextResponse(f"HTTP content length exceeded {API_PAYLOAD_LIMIT} bytes.", status_code=413)
+    """A body over API Gateway's limit, refused before any integration runs."""
+    return gateway_response("REQUEST_TOO_LARGE")
+
+
+def gateway_response(response_type: str, *, status: int | None = None, default: str = "") -> Response:
+    """What API Gateway answers itself, with the stack's gateway response of that type (`wiring.GATEWAY_RESPONSES`):
+    the project's JSON shape, its status (or `status`, the type's own), its Retry-After."""
+    configured = next(r for r in wiring.GATEWAY_RESPONSES if r.response_type == response_type)
+    code = configured.status or status or 500
+    headers = {} if configured.retry_after_seconds is None else {"Retry-After": str(configured.retry_after_seconds)}
+    message = configured.message if configured.message is not None else default
+    return JSONResponse({"error": configured.error, "message": message}, status_code=code, headers=headers)
 
 
 def _proxy_response(result: Any) -> Response:
     """The Lambda proxy answer as API Gateway returns it; anything else is a 502, as API Gateway answers it."""
     if not isinstance(result, dict) or not isinstance(result.get("statusCode", 200), int):
-        return JSONResponse({"message": "Internal server error"}, status_code=502)
+        return gateway_response("DEFAULT_5XX", status=502)
     payload = result.get("body") or ""
     if not isinstance(payload, str):
-        return JSONResponse({"message": "Internal server error"}, status_code=502)
+        return gateway_response("DEFAULT_5XX", status=502)
     content = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
     headers = {k: str(v) for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"}
     for key, values in (result.get("multiValueHeaders") or {}).items():
         if key.lower() != "content-length" and values:
             headers[key] = str(values[-1])
     return Response(content, status_code=int(result.get("statusCode", 200)), headers=headers)
-
-
-async def _routes(request: Request) -> Response:
-    return JSONResponse({"routes": [{"method": r.method, "path": r.path, "auth": r.auth.value} for r in wiring.ROUTES]})

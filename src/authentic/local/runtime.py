@@ -24,6 +24,7 @@ import os
 import socket
 import threading
 import time
+import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,13 +42,16 @@ from authentic.local.iam.enforcer import Enforcer
 from authentic.local.iam.evaluator import evaluator
 from authentic.local.iam.policies import ACCOUNT, REGION, Assembly
 from authentic.local.provision import Provisioned, provision
+from authentic.local.tap import GatewayTap
 from authentic.local.trainer import LocalJob
 from authentic.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ENDPOINT_NAME = "authentic-local"
-_VISIBILITY_SECONDS = 5
+# A batch that failed is received again after the queue's visibility timeout (six times the function's, as AWS
+# advises): twelve minutes, too long to wait on one machine, so a failed batch is made visible again after this.
+_RETRY_SECONDS = 5
 
 
 # The local names of the stateful stack's resources (the runtime creates them; the templates' policies resolve
@@ -91,6 +95,7 @@ class LocalRuntime:
     api_port: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
     quiet: bool = True
+    s3_latency_ms: float = 0.0  # each S3 call waits this long, as S3's would (`moto_server.MotoServer`)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -101,19 +106,24 @@ class LocalRuntime:
         self._busy_lock = threading.Lock()
         self._saved_env: dict[str, str | None] = {}
         self.functions = Functions()
+        self.tap = GatewayTap()  # what tests see of the API's requests, and the faults they inject
         self.jobs_ended: list[LocalJob] = []
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> LocalRuntime:
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+        from authentic.local.moto_server import MotoServer  # noqa: PLC0415
 
         self.root.mkdir(parents=True, exist_ok=True)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         moto_port = free_port()
         fidelity.apply()  # what AWS refuses and moto lets through, refused here too
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-        self._moto.start()
+        self._moto = MotoServer(port=moto_port, s3_latency_seconds=self.s3_latency_ms / 1000).start()
+        # moto's backends live in the process, not in the server: a runtime started after another in the same
+        # process (tests) would find the earlier one's users, tables and buckets. Each runtime starts empty.
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST"), timeout=30
+        ).close()
         self.settings = Settings(**{**LOCAL_NAMES, "endpoint_name": ENDPOINT_NAME, **self.overrides})
         sagemaker_port = free_port()
         self.aws_endpoint_url = f"http://127.0.0.1:{moto_port}"
@@ -213,6 +223,11 @@ class LocalRuntime:
     def api_url(self) -> str:
         return str(self._gateway.url)
 
+    @property
+    def s3_requests(self) -> int:
+        """S3 requests moto has served."""
+        return self._moto.s3_requests
+
     # -- parts ----------------------------------------------------------------------------------------------
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -261,7 +276,7 @@ class LocalRuntime:
         self._servers.append(BackgroundServer(self.sagemaker.app, port=port).start())
 
     def _start_gateway(self) -> None:
-        self._gateway = BackgroundServer(create_gateway(self.functions), port=self.api_port).start()
+        self._gateway = BackgroundServer(create_gateway(self.functions, self.tap), port=self.api_port).start()
         self._servers.append(self._gateway)
 
     def _spawn(self, target: Any, name: str) -> None:
@@ -280,7 +295,6 @@ class LocalRuntime:
                         QueueUrl=self.provisioned.queue_url,
                         MaxNumberOfMessages=10,
                         WaitTimeSeconds=1,
-                        VisibilityTimeout=_VISIBILITY_SECONDS,
                         AttributeNames=["All"],
                     )
             except Exception:
@@ -308,16 +322,26 @@ class LocalRuntime:
             result = self.functions.invoke(function, event)
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         except Throttled:
-            return  # the batch becomes visible again and is retried, as the event source mapping does
+            failed = {m["MessageId"] for m in messages}  # retried, as the event source mapping does
         except InvocationError:
             log.exception("the ingest function failed for a whole batch")
-            return
+            failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
-            with clients.acting_as(self.functions.credentials(function)):
-                clients.client("sqs").delete_message_batch(
+        again = [m for m in messages if m["MessageId"] in failed]
+        with clients.acting_as(self.functions.credentials(function)):
+            sqs = clients.client("sqs")
+            if done:
+                sqs.delete_message_batch(
                     QueueUrl=self.provisioned.queue_url,
                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+            if again:  # received again soon; after MAX_RECEIVE_COUNT receives, the dead-letter queue
+                sqs.change_message_visibility_batch(
+                    QueueUrl=self.provisioned.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": _RETRY_SECONDS}
+                        for i, m in enumerate(again)
+                    ],
                 )
 
     def _complete(self, body: str) -> str:

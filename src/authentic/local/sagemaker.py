@@ -30,7 +30,7 @@ from authentic.aws.clients import Credentials, acting_as, client
 from authentic.contracts import MODEL_FILE
 from authentic.local.iam.enforcer import Enforcer, authorize_sagemaker
 from authentic.local.iam.policies import ACCOUNT, REGION
-from authentic.local.trainer import LocalJob, run_job
+from authentic.local.trainer import LocalJob, check_channels, run_job
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,10 @@ class LocalSageMaker:
 
     def _create_training_job(self, body: dict[str, Any]) -> Response:
         name = str(body.get("TrainingJobName", ""))
+        try:
+            check_channels(body)
+        except ValueError as exc:
+            return _error(400, "ValidationException", str(exc))
         with self._lock:
             if name in self.jobs:
                 return _error(

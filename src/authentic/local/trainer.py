@@ -1,5 +1,10 @@
 """Run a SageMaker training job on this machine: the training container's entry point in a subprocess over a
-SageMaker-shaped /opt/ml tree, its channel downloaded from S3, its artifact uploaded back as SageMaker does."""
+SageMaker-shaped /opt/ml tree, its channels downloaded from S3, its artifact uploaded back as SageMaker does.
+
+Channels (File mode) are downloaded as SageMaker does for the two S3 data types it implements here:
+`S3Prefix` (every object under the prefix) and `ManifestFile` (exactly the objects the manifest lists, each
+under its path relative to the manifest's prefix). Any other data type is refused when the job is created.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,9 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from authentic.aws.clients import Credentials, acting_as, client
@@ -28,6 +34,8 @@ log = logging.getLogger(__name__)
 # What the training image's `train` shim runs, as a module of the installed package.
 ENTRY_POINT = ("-m", "authentic.training.container")
 _METRICS = [(m["Name"], re.compile(m["Regex"])) for m in METRIC_DEFINITIONS]
+S3_DATA_TYPES = ("S3Prefix", "ManifestFile")
+_DOWNLOAD_THREADS = 8
 
 
 @dataclass
@@ -114,6 +122,89 @@ def _run(job: LocalJob, root: Path, on_end: Callable[[LocalJob], None]) -> None:
     on_end(job)
 
 
+def check_channels(request: dict[str, Any]) -> None:
+    """Refuse, as a CreateTrainingJob validation error would, a channel this stand-in cannot download."""
+    for channel in request.get("InputDataConfig", []):
+        source = channel.get("DataSource", {}).get("S3DataSource", {})
+        kind = source.get("S3DataType")
+        if kind not in S3_DATA_TYPES:
+            raise ValueError(
+                f"channel {channel.get('ChannelName')!r}: the local SageMaker implements S3DataType "
+                f"{' and '.join(S3_DATA_TYPES)}, not {kind!r}"
+            )
+        if not str(source.get("S3Uri", "")).startswith("s3://"):
+            raise ValueError(f"channel {channel.get('ChannelName')!r}: S3Uri must be an s3:// URI")
+
+
+def download_channels(request: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """Download every channel of the request under `data_dir/{channel}/`; returns inputdataconfig.json."""
+    check_channels(request)
+    s3 = client("s3")
+    config = {}
+    for channel in request.get("InputDataConfig", []):
+        name = channel["ChannelName"]
+        config[name] = {
+            "ContentType": channel.get("ContentType", ""),
+            "TrainingInputMode": "File",
+            "S3DistributionType": "FullyReplicated",
+            "RecordWrapperType": "None",
+        }
+        source = channel["DataSource"]["S3DataSource"]
+        bucket, key = _split(source["S3Uri"])
+        if source["S3DataType"] == "ManifestFile":
+            bucket, objects = _manifest_objects(s3, bucket, key)
+        else:
+            objects = _prefix_objects(s3, bucket, key)
+        _download_all(s3, bucket, [(key, data_dir / name / path) for key, path in objects])
+    return config
+
+
+def _download_all(s3: Any, bucket: str, objects: list[tuple[str, Path]]) -> None:
+    """Download in parallel, as SageMaker does; the first object that cannot be read fails the job at once."""
+    with ThreadPoolExecutor(_DOWNLOAD_THREADS) as pool:
+        futures = [pool.submit(_download, s3, bucket, key, path) for key, path in objects]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _prefix_objects(s3: Any, bucket: str, prefix: str) -> list[tuple[str, str]]:
+    """(key, path in the channel) of every object under the prefix."""
+    found: list[tuple[str, str]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found.extend((o["Key"], o["Key"][len(prefix) :]) for o in page.get("Contents", []))
+    return found
+
+
+def _manifest_objects(s3: Any, bucket: str, key: str) -> tuple[str, list[tuple[str, str]]]:
+    """The bucket and (key, path in the channel) of every object a ManifestFile lists: `[{"prefix": "s3://b/p/"},
+    "relative/key", ...]`, each relative key appended to the prefix and kept as its path in the channel."""
+    listing = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    if not isinstance(listing, list) or not listing or not isinstance(listing[0], dict) or "prefix" not in listing[0]:
+        raise ValueError(f"s3://{bucket}/{key} is not a ManifestFile: a JSON array starting with {{'prefix': ...}}")
+    source_bucket, prefix = _split(str(listing[0]["prefix"]))
+    objects = []
+    for relative in listing[1:]:
+        path = PurePosixPath(str(relative))
+        if not isinstance(relative, str) or not relative or path.is_absolute() or ".." in path.parts:
+            raise ValueError(f"s3://{bucket}/{key} lists {relative!r}, which is not a relative object key")
+        objects.append((prefix + relative, relative))
+    return source_bucket, objects
+
+
+def _download(s3: Any, bucket: str, key: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
 def _prepare(job: LocalJob, ml: Path) -> None:
     config = ml / "input" / "config"
     config.mkdir(parents=True, exist_ok=True)
@@ -122,24 +213,8 @@ def _prepare(job: LocalJob, ml: Path) -> None:
     (ml / "checkpoints").mkdir(exist_ok=True)
     request = job.request
     (config / "hyperparameters.json").write_text(json.dumps(request.get("HyperParameters", {})))
-    channels = {}
     job.secondary_status = "Downloading"
-    s3 = client("s3")
-    for channel in request.get("InputDataConfig", []):
-        name = channel["ChannelName"]
-        channels[name] = {
-            "ContentType": channel.get("ContentType", ""),
-            "TrainingInputMode": "File",
-            "S3DistributionType": "FullyReplicated",
-            "RecordWrapperType": "None",
-        }
-        bucket, prefix = channel["DataSource"]["S3DataSource"]["S3Uri"][5:].split("/", 1)
-        target = ml / "input" / "data" / name
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                path = target / obj["Key"][len(prefix) :]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, obj["Key"], str(path))
+    channels = download_channels(request, ml / "input" / "data")
     (config / "inputdataconfig.json").write_text(json.dumps(channels))
     (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}))
 

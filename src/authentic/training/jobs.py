@@ -1,21 +1,29 @@
-"""Finish → train: check the brand's dataset, freeze it as a manifest of exact object versions, start one
+"""Finish → train: check the brand's dataset, freeze it as a manifest of exact immutable objects, start one
 SageMaker training job. The job name comes from the brand and the manifest, so a retried request starts
-nothing new; a request while another job of the brand runs is answered with that job (409)."""
+nothing new; a request while another job of the brand runs is answered with that job (409).
+
+Freezing copies nothing, whatever the dataset's size: ingest stores every image and annotation once, named by
+the SHA-256 of its bytes, so a manifest that names those objects pins them. A freeze reads the brand's compact
+dataset entries (a few DynamoDB calls) and writes two objects: the manifest and SageMaker's `ManifestFile`
+listing it and the objects it names, which the job's channel reads (`authentic.training.manifest`).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from authentic import keys
 from authentic.annotations.model import ROLES, Category, Role
 from authentic.aws.ports import (
+    DatasetEntry,
     DatasetRecords,
-    DatasetSummary,
     JobRecord,
     JobStart,
     ModelRecords,
@@ -26,7 +34,7 @@ from authentic.contracts import CHECKPOINT_DIR, TRAINING_CHANNEL
 from authentic.errors import Conflict, DatasetNotReady, NotFound, TrainingJobAlreadyExists, TrainingJobMissing
 from authentic.settings import Settings
 from authentic.training.hyperparameters import parse_hyperparameters
-from authentic.training.manifest import MANIFEST_NAME, Manifest, ManifestItem
+from authentic.training.manifest import Manifest, ManifestItem
 from authentic.training.progress import METRIC_DEFINITIONS
 
 log = logging.getLogger(__name__)
@@ -59,8 +67,7 @@ class Training:
             if existing.ended:  # this exact dataset was trained already: nothing new to start
                 self.models.release_job_slot(brand_id, job_name)
             return 200, self.describe(brand_id, job_name)
-        manifest_key = keys.manifest_key(brand_id, manifest.manifest_id)
-        self._write_snapshot(brand_id, manifest, manifest_key)
+        manifest_key = self._write_manifest(manifest)
         request = self.create_request(brand_id, job_name, manifest.manifest_id, manifest_key, overrides or {})
         try:
             self.jobs.create(request)
@@ -100,85 +107,61 @@ class Training:
     def _freeze(self, brand_id: str) -> Manifest:
         dataset = self.datasets.summary(brand_id)
         names = dataset.categories
-        accepted = [p for p in self.datasets.pairs(brand_id) if p.status == "accepted"]
-        problems = self._check(dataset, len(accepted))
+        entries = self.datasets.entries(brand_id)
+        counts = _counts(names, entries)
+        problems = self._check(names, counts)
         if problems:
             raise DatasetNotReady(
                 f"brand {brand_id!r} cannot be trained yet: " + "; ".join(problems), details={"problems": problems}
             )
-        items = sorted(
-            (
-                ManifestItem(
-                    pair_id=p.pair_id,
-                    image=f"images/{p.files.image_key.rsplit('/', 1)[-1]}",
-                    annotation=f"annotations/{p.pair_id}.json",
-                    sha256=p.files.sha256,
-                    image_version=p.files.image_version,
-                    annotation_version=p.files.annotation_version,
-                )
-                for p in accepted
-            ),
-            key=lambda i: i.pair_id,
+        items = tuple(
+            ManifestItem(
+                pair_id=e.pair_id,
+                image=keys.relative_to_brand(brand_id, e.image_key),
+                annotation=keys.relative_to_brand(brand_id, e.annotation_key),
+                sha256=keys.object_digest(e.image_key),
+            )
+            for e in entries
         )
-        identity = json.dumps([[i.pair_id, i.image_version, i.annotation_version] for i in items])
         policy = self.models.policy(brand_id)
         rules = policy.classes if policy else {}
         categories = tuple(
             Category(cid, name, _role(rules[name].role) if name in rules else None)
             for cid, name in sorted(names.items())
         )
-        counts = {
-            "images": len(items),
-            "classes": {
-                name: {"images": dataset.class_images.get(cid, 0), "boxes": dataset.class_boxes.get(cid, 0)}
-                for cid, name in sorted(names.items())
-            },
-        }
-        return Manifest(
-            brand_id=brand_id,
-            manifest_id=hashlib.sha256(identity.encode()).hexdigest()[:32],
-            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            categories=categories,
-            items=tuple(items),
-            counts=counts,
-        )
+        return Manifest.frozen(brand_id, categories, items, counts)
 
-    def _check(self, dataset: DatasetSummary, images: int) -> list[str]:
-        names = dataset.categories
+    def _check(self, names: Mapping[int, str], counts: dict[str, Any]) -> list[str]:
         minimum = self.settings.min_images_per_class
         problems = []
-        if images == 0:
+        if counts["images"] == 0:
             problems.append("the dataset has no accepted images")
         if len(names) < self.settings.min_classes:
             problems.append(f"the dataset has {len(names)} classes, at least {self.settings.min_classes} are needed")
-        for cid, name in sorted(names.items()):
-            count = dataset.class_images.get(cid, 0)
-            if count < minimum:
-                problems.append(f"class '{name}' has {count} images, at least {minimum} are needed")
+        for name, count in counts["classes"].items():
+            if count["images"] < minimum:
+                problems.append(f"class '{name}' has {count['images']} images, at least {minimum} are needed")
         return problems
 
-    def _write_snapshot(self, brand_id: str, manifest: Manifest, manifest_key: str) -> None:
-        """Materialise the training channel from the exact object versions (idempotent: same keys, same bytes)."""
-        bucket = self.settings.dataset_bucket
-        prefix = keys.snapshot_prefix(brand_id, manifest.manifest_id)
-        body = json.dumps(manifest.to_json(), indent=1, sort_keys=True).encode()
-        self.store.put(bucket, manifest_key, body, content_type="application/json")
-        for item in manifest.items:
-            self.store.copy(
-                bucket,
-                keys.dataset_image_key(brand_id, item.pair_id, item.image.rsplit(".", 1)[-1]),
-                bucket,
-                prefix + item.image,
-                source_version=_version(item.image_version),
-            )
-            self.store.copy(
-                bucket,
-                keys.dataset_annotation_key(brand_id, item.pair_id),
-                bucket,
-                prefix + item.annotation,
-                source_version=_version(item.annotation_version),
-            )
-        self.store.put(bucket, prefix + MANIFEST_NAME, body, content_type="application/json")
+    def _write_manifest(self, manifest: Manifest) -> str:
+        """Write the manifest and SageMaker's ManifestFile naming it and its objects: two objects whatever the
+        dataset's size, the same bytes on a retry, written side by side (the request waits for one S3 round trip,
+        not two; no job exists before both are written). Returns the manifest's key."""
+        bucket, brand_id = self.settings.dataset_bucket, manifest.brand_id
+        manifest_key = keys.manifest_key(brand_id, manifest.manifest_id)
+        listing = manifest.channel_file(f"s3://{bucket}/{keys.dataset_prefix(brand_id)}")
+        files: dict[str, bytes] = {
+            manifest_key: manifest.encode(),
+            keys.channel_manifest_key(brand_id, manifest.manifest_id): json.dumps(listing).encode(),
+        }
+        with ThreadPoolExecutor(len(files)) as pool:
+            writes = [pool.submit(self._put_json, key, body) for key, body in files.items()]
+        for write in writes:
+            write.result()
+        return manifest_key
+
+    def _put_json(self, key: str, body: bytes) -> None:
+        self.store.put(self.settings.dataset_bucket, key, body, content_type="application/json")
 
     def create_request(
         self, brand_id: str, job_name: str, manifest_id: str, manifest_key: str, overrides: dict[str, str]
@@ -199,8 +182,8 @@ class Training:
                     "ChannelName": TRAINING_CHANNEL,
                     "DataSource": {
                         "S3DataSource": {
-                            "S3DataType": "S3Prefix",
-                            "S3Uri": f"s3://{s.dataset_bucket}/{keys.snapshot_prefix(brand_id, manifest_id)}",
+                            "S3DataType": "ManifestFile",
+                            "S3Uri": f"s3://{s.dataset_bucket}/{keys.channel_manifest_key(brand_id, manifest_id)}",
                             "S3DataDistributionType": "FullyReplicated",
                         }
                     },
@@ -214,6 +197,9 @@ class Training:
                 "VolumeSizeInGB": s.training_volume_gb,
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": s.training_max_seconds},
+            # The container reaches nothing (its image carries every weight and font it needs); SageMaker alone
+            # moves the channel in and the output out. The IAM policy only lets the function create such jobs.
+            "EnableNetworkIsolation": True,
             "EnableManagedSpotTraining": s.training_use_spot,
             "CheckpointConfig": {
                 "S3Uri": f"s3://{s.artifacts_bucket}/{brand_id}/checkpoints/{job_name}/",
@@ -264,8 +250,15 @@ class Training:
         return answer
 
 
-def _version(value: str | None) -> str | None:
-    return None if value in (None, "", "null") else value
+def _counts(names: Mapping[int, str], entries: list[DatasetEntry]) -> dict[str, Any]:
+    """The frozen dataset's counts, from the entries it freezes: images, and each class's images and boxes."""
+    images: Counter[int] = Counter()
+    boxes: Counter[int] = Counter()
+    for entry in entries:
+        images.update(cid for cid, n in entry.class_boxes.items() if n > 0)
+        boxes.update(entry.class_boxes)
+    classes = {name: {"images": images[cid], "boxes": boxes[cid]} for cid, name in sorted(names.items())}
+    return {"images": len(entries), "classes": classes}
 
 
 def _outcome(record: JobRecord) -> dict[str, Any]:

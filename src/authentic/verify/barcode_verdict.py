@@ -34,7 +34,7 @@ def combine(verdict: Verdict, barcodes: Sequence[BarcodeFinding], mode: BarcodeM
     products = [d for d in verdict.detections if d.get("counts")]
     genuine = [d for d in products if d.get("role") == "genuine"]
     if verdict.verdict != "genuine":
-        return _noted(verdict, verdict.verdict, verdict.reason, barcodes, products)
+        return _noted(verdict, verdict.verdict, (verdict.reason, verdict.shopper_reason), barcodes, products)
     for barcode in barcodes:
         evidence = _evidence(barcode, genuine, barcodes)
         if evidence:
@@ -42,12 +42,13 @@ def combine(verdict: Verdict, barcodes: Sequence[BarcodeFinding], mode: BarcodeM
     names = {str(d.get("name")) for d in genuine}
     matching = [b for b in barcodes if b.usable and b.registered and (b.class_name is None or b.class_name in names)]
     if mode == "required" and not matching:
-        reason = (
-            f"{NO_REGISTERED_BARCODE}: the product looks genuine ({verdict.reason.split(';')[0]}), and this brand "
+        reasons = tuple(
+            f"{NO_REGISTERED_BARCODE}: the product looks genuine ({text.split(';')[0]}), and this brand "
             "also requires one of its registered barcodes of it in the photo"
+            for text in (verdict.reason, verdict.shopper_reason)
         )
-        return _noted(verdict, "inconclusive", reason, barcodes, genuine)
-    return _noted(verdict, "genuine", verdict.reason, barcodes, genuine)
+        return _noted(verdict, "inconclusive", (reasons[0], reasons[1]), barcodes, genuine)
+    return _noted(verdict, "genuine", (verdict.reason, verdict.shopper_reason), barcodes, genuine)
 
 
 def lies_on(box: Mapping[str, Any], product: Mapping[str, Any]) -> bool:
@@ -101,15 +102,17 @@ def _evidence(barcode: BarcodeFinding, genuine: list[dict[str, Any]], every: Seq
 def _noted(
     verdict: Verdict,
     decision: str,
-    reason: str,
+    reasons: tuple[str, str],
     barcodes: Sequence[BarcodeFinding],
     products: list[dict[str, Any]],
 ) -> Verdict:
+    """The verdict with what the barcodes add; `reasons` is the brand's reason and the shopper's (no thresholds)."""
     notes = [_note(b, decision, products, barcodes) for b in barcodes]
     shown = [n for n in notes if n][:MAX_NOTES]
     extra = len([n for n in notes if n]) - len(shown)
-    text = "; ".join([reason, *shown]) + (f"; and {extra} more barcode(s)" if extra > 0 else "")
-    return Verdict(decision, text, verdict.detections)  # type: ignore[arg-type]
+    more = f"; and {extra} more barcode(s)" if extra > 0 else ""
+    brand, shopper = ("; ".join([reason, *shown]) + more for reason in reasons)
+    return Verdict(decision, brand, verdict.detections, public_reason=shopper)  # type: ignore[arg-type]
 
 
 def _note(

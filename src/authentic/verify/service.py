@@ -1,4 +1,5 @@
-"""The shopper's verify route: photo → the brand's live model on the multi-model endpoint → a verdict.
+"""The verify routes' service: photo → the brand's live model on the multi-model endpoint → a verdict, as an
+`Answer` that each route shapes for its caller (`authentic.verify.answer`).
 
 Photos are never stored. A body over the `invoke_endpoint` limit is shrunk first; boxes are reported in the
 upright photo's own pixels either way. Beside the endpoint call, the barcodes in the photo as it came are read
@@ -12,7 +13,7 @@ import io
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -29,6 +30,7 @@ from authentic.errors import (
 )
 from authentic.models.policy import BarcodeMode, LiveModel, Policy
 from authentic.settings import Settings
+from authentic.verify.answer import Answer
 from authentic.verify.barcode_verdict import combine
 from authentic.verify.barcodes import BarcodeCheck, Pending
 from authentic.verify.shrink import Shrunk, shrink
@@ -70,7 +72,7 @@ class Verify:
 
     def __call__(
         self, brand_id: str, body: bytes, content_type: str | None, *, deadline_seconds: float = 20.0
-    ) -> dict[str, Any]:
+    ) -> Answer:
         keys.check_brand_id(brand_id)
         media = (content_type or "").split(";")[0].strip().lower()
         if media not in PHOTO_MEDIA_TYPES:
@@ -99,9 +101,11 @@ class Verify:
         detections = [shrunk.to_original(d) if shrunk else d for d in result.get("detections", [])]
         verdict = decide(detections, live.classes)
         answer = self._weighed(brand_id, live, verdict, pending)
-        answer["image_size"] = shrunk.original_size if shrunk else result.get("image_size")
-        answer["timings_ms"] = result.get("timings_ms") or result.get("timings")
-        return answer
+        return replace(
+            answer,
+            image_size=shrunk.original_size if shrunk else result.get("image_size"),
+            timings_ms=result.get("timings_ms") or result.get("timings") or {},
+        )
 
     def _live(self, brand_id: str) -> LiveModel | None:
         now = self.clock()
@@ -129,14 +133,13 @@ class Verify:
         pending: Pending | None,
         *,
         after_answer: bool = True,
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """The answer with the barcodes read in the photo, weighed into the verdict under the brand's setting."""
         if pending is None:
             return self._answer(brand_id, live, verdict)
         found = pending.result(after_answer=after_answer)
         answer = self._answer(brand_id, live, combine(verdict, found, pending.mode))
-        answer["barcodes"] = [b.to_json() for b in found]
-        return answer
+        return replace(answer, barcodes=tuple(b.to_json() for b in found))
 
     def _invoke(self, live: LiveModel, body: bytes, media: str, deadline_seconds: float) -> dict[str, Any]:
         """Invoke with TargetModel; a cold model load is retried until the deadline, then 503."""
@@ -164,7 +167,14 @@ class Verify:
             except ModelRejectedInput as exc:
                 return {"error": exc.message}
 
-    def _answer(self, brand_id: str, live: LiveModel | None, verdict: Verdict) -> dict[str, Any]:
+    def _answer(
+        self,
+        brand_id: str,
+        live: LiveModel | None,
+        verdict: Verdict,
+        *,
+        image_size: dict[str, int] | None = None,
+        timings_ms: dict[str, Any] | None = None,
+    ) -> Answer:
         log.info("verdict", extra={"brand_id": brand_id, "verdict": verdict.verdict, "reason": verdict.reason})
-        answer = {"brand_id": brand_id, "model_version": live.version if live else None, **verdict.to_json()}
-        return {**answer, "barcodes": []}
+        return Answer(brand_id, live.version if live else None, verdict, image_size, timings_ms)

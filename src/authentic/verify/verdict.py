@@ -1,5 +1,8 @@
 """The verdict policy: detections + the brand's per-class roles and thresholds → genuine, counterfeit or
-inconclusive, always with the reason and the boxes that justify it."""
+inconclusive, always with the reason and the boxes that justify it.
+
+Each verdict has two reasons: `reason`, for the brand, names the thresholds and the best near miss; `public_reason`,
+for shoppers, names neither (they would teach a counterfeiter how close a fake came, and where the line is)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,11 @@ class Verdict:
     verdict: Decision
     reason: str
     detections: list[dict[str, Any]] = field(default_factory=list)
+    public_reason: str | None = None  # the reason without thresholds or near misses; None: `reason` is that already
+
+    @property
+    def shopper_reason(self) -> str:
+        return self.reason if self.public_reason is None else self.public_reason
 
     def to_json(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "reason": self.reason, "detections": self.detections}
@@ -47,12 +55,12 @@ def decide(detections: list[dict[str, Any]], classes: list[dict[str, Any]]) -> V
     counting = [d for d in annotated if d["counts"]]
     fakes = [d for d in counting if d["role"] == "counterfeit"]
     if fakes:
-        best = fakes[0]
-        return Verdict("counterfeit", f"{_describe(best)}{_more(len(fakes))}", annotated)
+        best, more = fakes[0], _more(len(fakes))
+        return Verdict("counterfeit", f"{_describe(best)}{more}", annotated, f"{_detected(best)}{more}")
     genuine = [d for d in counting if d["role"] == "genuine"]
     if genuine:
-        best = genuine[0]
-        return Verdict("genuine", f"{_describe(best)}; no counterfeit class detected", annotated)
+        best, none = genuine[0], "; no counterfeit class detected"
+        return Verdict("genuine", f"{_describe(best)}{none}", annotated, f"{_detected(best)}{none}")
     if annotated:
         best = annotated[0]
         return Verdict(
@@ -60,15 +68,17 @@ def decide(detections: list[dict[str, Any]], classes: list[dict[str, Any]]) -> V
             f"{NOTHING_RECOGNISED}: the best detection, {best['role']} class '{best.get('name')}' at "
             f"{float(best['confidence']):.2f}, is below its threshold {best['threshold']:.2f}",
             annotated,
+            NOTHING_RECOGNISED,
         )
     return Verdict("inconclusive", NOTHING_RECOGNISED, annotated)
 
 
+def _detected(detection: dict[str, Any]) -> str:
+    return f"{detection['role']} class '{detection.get('name')}' detected at {float(detection['confidence']):.2f}"
+
+
 def _describe(detection: dict[str, Any]) -> str:
-    return (
-        f"{detection['role']} class '{detection.get('name')}' detected at {float(detection['confidence']):.2f} "
-        f"(threshold {detection['threshold']:.2f})"
-    )
+    return f"{_detected(detection)} (threshold {detection['threshold']:.2f})"
 
 
 def _more(count: int) -> str:

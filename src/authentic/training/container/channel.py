@@ -1,10 +1,12 @@
 """Reading a brand's frozen dataset from the training channel, and writing one (tests, benchmarks, local runs).
 
-The channel is laid out as `authentic.dataset` documents: `manifest.json`, `images/`, `annotations/`. Every image
-is decoded (an unreadable one fails the job, naming it), its size is measured from the pixels and never taken
-from the JSON, and every annotation passes the same geometry gate as ingest (`authentic.annotations`), against
-the manifest's categories. Boxes the gate drops are recorded with their reasons; a class left without images,
-or whose boxes were all dropped, fails the job with a sentence a brand can act on.
+The channel is what SageMaker lays out from the job's `ManifestFile`: every listed object of the brand's prefix
+under its path relative to that prefix (`authentic.training.manifest`): the manifest, the only file under
+`manifests/`, and the immutable `objects/` it names. Every image is decoded (an unreadable one fails the job,
+naming it), its size is measured from the pixels and never taken from the JSON, and every annotation passes the
+same geometry gate as ingest (`authentic.annotations`), against the manifest's categories. Boxes the gate drops
+are recorded with their reasons; a class left without images, or whose boxes were all dropped, fails the job
+with a sentence a brand can act on.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from authentic import keys
 from authentic.annotations.checks import check_annotation
 from authentic.annotations.model import Annotation, Box, Category, ParsedAnnotation, Problem
 from authentic.annotations.seed import parse_seed
 from authentic.errors import DatasetNotReady, DomainError, InvalidInput
 from authentic.media.exif import ORIENTATION_TAG
 from authentic.media.geometry import ImageSize
-from authentic.training.manifest import MANIFEST_NAME, Manifest, ManifestItem
+from authentic.training.manifest import Manifest, ManifestItem
 
 LOGGER = logging.getLogger(__name__)
 _MAX_REASONS = 5
+_MAX_SENTENCE = 900  # characters of reasons, leaving room for the count within a failure reason
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def read_channel(channel_dir: Path, *, min_images_per_class: int) -> Dataset:
     if not channel_dir.is_dir() or not any(channel_dir.iterdir()):
         raise DatasetNotReady(f"the training channel is empty: nothing in {channel_dir}")
     try:
-        manifest = Manifest.load(channel_dir / MANIFEST_NAME)
+        manifest = Manifest.load(manifest_file(channel_dir))
     except InvalidInput as exc:
         raise DatasetNotReady(f"the training channel has no usable manifest: {exc.message}") from exc
     categories = _check_categories(manifest.categories)
@@ -119,27 +123,46 @@ def read_channel(channel_dir: Path, *, min_images_per_class: int) -> Dataset:
     return dataset
 
 
+def manifest_file(channel_dir: Path) -> Path:
+    """The channel's manifest: the one file under `manifests/` (a job's ManifestFile lists exactly one)."""
+    found = sorted((channel_dir / keys.MANIFESTS).glob("*")) if (channel_dir / keys.MANIFESTS).is_dir() else []
+    if not found:
+        raise InvalidInput(f"nothing under {keys.MANIFESTS}/, where a job's channel holds exactly one manifest")
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found[:3]) + (", ..." if len(found) > 3 else "")
+        raise InvalidInput(
+            f"{len(found)} files under {keys.MANIFESTS}/ ({names}), where a job's channel holds exactly one manifest"
+        )
+    return found[0]
+
+
 def write_channel(
     channel_dir: Path,
     entries: Iterable[tuple[str, bytes, Annotation]],
     *,
     brand_id: str,
     categories: Sequence[Category],
-    manifest_id: str = "local",
     extension: str = "jpg",
+    counts: dict[str, Any] | None = None,
 ) -> Manifest:
-    """Write a channel from (pair id, image bytes, annotation) entries: what the finish route materialises."""
-    (channel_dir / "images").mkdir(parents=True, exist_ok=True)
-    (channel_dir / "annotations").mkdir(parents=True, exist_ok=True)
+    """Write a channel from (pair id, image bytes, annotation) entries as SageMaker lays out the finish route's
+    ManifestFile: each image and annotation once under `objects/`, named by its SHA-256, and the manifest."""
     items: list[ManifestItem] = []
     for pair_id, data, annotation in entries:
-        image_rel, annotation_rel = f"images/{pair_id}.{extension}", f"annotations/{pair_id}.json"
-        (channel_dir / image_rel).write_bytes(data)
-        (channel_dir / annotation_rel).write_text(json.dumps(annotation.to_seed_json()))
-        items.append(ManifestItem(pair_id, image_rel, annotation_rel, hashlib.sha256(data).hexdigest()))
-    manifest = Manifest(brand_id, manifest_id, "", tuple(categories), tuple(items), {"images": len(items)})
-    manifest.dump(channel_dir / MANIFEST_NAME)
+        image = _write_object(channel_dir, data, extension)
+        document = _write_object(channel_dir, json.dumps(annotation.to_seed_json()).encode(), "json")
+        items.append(ManifestItem(pair_id, image, document, keys.object_digest(image)))
+    manifest = Manifest.frozen(brand_id, tuple(categories), tuple(items), counts or {"images": len(items)})
+    manifest.dump(channel_dir / manifest.path)
     return manifest
+
+
+def _write_object(channel_dir: Path, data: bytes, extension: str) -> str:
+    path = keys.object_path(hashlib.sha256(data).hexdigest(), extension)
+    target = channel_dir / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return path
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -291,7 +314,13 @@ def _check_classes(dataset: Dataset, min_images: int) -> None:
 
 
 def _sentence(problems: Sequence[str]) -> str:
-    text = "; ".join(problems[:_MAX_REASONS])
-    if len(problems) > _MAX_REASONS:
-        text += f"; and {len(problems) - _MAX_REASONS} more"
+    """The first few problems, as many as fit a failure reason (SageMaker keeps 1024 characters), then a count."""
+    shown: list[str] = []
+    for problem in problems[:_MAX_REASONS]:
+        if shown and sum(len(p) + 2 for p in shown) + len(problem) > _MAX_SENTENCE:
+            break
+        shown.append(problem)
+    text = "; ".join(shown)
+    if len(problems) > len(shown):
+        text += f"; and {len(problems) - len(shown)} more"
     return text

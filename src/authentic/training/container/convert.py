@@ -5,8 +5,10 @@
     <root>/data.yaml                          absolute path, split folders, class names by detector index
 
 Sizes come from the measured pixels (`Sample.size`), never from the JSON. A stored file that still carries an
-Exif rotation is written upright without it, so the loader's pixels and the upright boxes always agree. File
-names keep their dots (the loader only splits off the last suffix) and are made unique and path-safe.
+Exif rotation is written upright without it, so the loader's pixels and the upright boxes always agree. Files
+are named by pair id (the channel names images by content hash, which pairs of one photo share), so the
+report's validation images name the uploads they came from; names keep their dots (the loader only splits off
+the last suffix) and are made unique and path-safe.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def _name(sample: Sample, used: set[str]) -> tuple[str, str]:
     suffix = sample.image_path.suffix.lower()
     if suffix not in _IMAGE_SUFFIXES:
         suffix = ".png"
-    base = _UNSAFE.sub("_", sample.image_path.stem).strip("._") or "image"
+    base = _UNSAFE.sub("_", sample.pair_id).strip("._") or "image"
     stem, n = base, 1
     while stem.lower() in used:
         n += 1

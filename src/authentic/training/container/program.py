@@ -2,7 +2,8 @@
 
     ml_root/input/config/hyperparameters.json   strings (see `hyperparameters.py`); optional
     ml_root/input/config/inputdataconfig.json   must name the "training" channel when present
-    ml_root/input/data/training/                the brand's frozen dataset (manifest.json, images/, annotations/)
+    ml_root/input/data/training/                the frozen dataset as SageMaker lays out the job's ManifestFile:
+                                                manifests/{id}.json (the only one) and the objects/ it names
     ml_root/checkpoints/                        the resumable run (SageMaker syncs it for spot training)
     ml_root/model/                              model.onnx, labels.json, metrics.json, split.json, report/
     ml_root/output/failure                      on any failure: one short reason; the exit code is non-zero
