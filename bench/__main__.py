@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("ingest", "train", "verify", "mme", "shopper", "freeze")
+BENCHMARKS = ("ingest", "train", "verify", "mme", "shopper", "freeze", "barcodes")
 
 
 def main(argv: list[str] | None = None) -> int:

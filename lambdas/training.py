@@ -1,7 +1,9 @@
-"""Brand routes for training and models: start a job, poll it, list versions, promote, and the verdict policy."""
+"""Brand routes for training and models: start a job, poll it, list versions, promote, the verdict policy and the
+brand's registered GTINs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +14,13 @@ from authentic import settings
 from authentic.api.observability import logger, metrics
 from authentic.api.rest import Api, Handler, provide
 from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.gtin_records import DynamoGtinRecords
 from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.ports import TrainingLauncher
 from authentic.aws.s3 import S3ObjectStore
 from authentic.aws.sagemaker import SageMakerTrainingJobs
 from authentic.errors import InvalidInput
+from authentic.models.gtins import GtinRegistry, check_body_size
 from authentic.models.policy import Policy
 from authentic.models.versions import ModelVersions
 from authentic.training.jobs import Training
@@ -27,6 +31,7 @@ class Services:
     training: Training
     versions: ModelVersions
     policy: Policy
+    gtins: GtinRegistry
 
     @classmethod
     def from_settings(cls, config: settings.Settings, *, jobs: TrainingLauncher | None = None) -> Services:
@@ -34,10 +39,12 @@ class Services:
         datasets = DynamoDatasetRecords(config.table_name)
         models = DynamoModelRecords(config.table_name)
         store = S3ObjectStore()
+        policy = Policy(models, datasets)
         return cls(
             Training(datasets, models, store, jobs or SageMakerTrainingJobs(), config),
             ModelVersions(models, store, config),
-            Policy(models, datasets),
+            policy,
+            GtinRegistry(DynamoGtinRecords(config.table_name), policy),
         )
 
 
@@ -86,7 +93,24 @@ def create_handler(services: Services | None = None) -> Handler:
     def put_policy(brandId: str) -> dict[str, Any]:
         return current().policy.put_policy(brandId, api.json_body())
 
+    _gtin_routes(api, lambda: current().gtins)
     return api.handler()
+
+
+def _gtin_routes(api: Api, registry: Callable[[], GtinRegistry]) -> None:
+    """GET and PUT /brands/{brandId}/gtins: the brand's registered GTINs."""
+
+    @api.route("GET", "/brands/{brandId}/gtins")
+    def get_gtins(brandId: str) -> dict[str, Any]:
+        return registry().get(brandId)
+
+    @api.route("PUT", "/brands/{brandId}/gtins")
+    def put_gtins(brandId: str) -> dict[str, Any]:
+        logger.append_keys(brand_id=brandId)
+        check_body_size(len(api.resolver.current_event.body or ""))  # before parsing it
+        answer = registry().put(brandId, api.json_body())
+        metrics.add_metric(name="GtinsRegistered", unit=MetricUnit.Count, value=answer["count"])
+        return answer
 
 
 handler = create_handler()

@@ -15,11 +15,13 @@ from authentic import settings
 from authentic.api.observability import logger, metrics
 from authentic.api.rest import Api, Handler, provide
 from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.gtin_records import DynamoGtinRecords
 from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.sagemaker import SageMakerEndpoint
 from authentic.errors import InvalidInput
 from authentic.models.policy import Policy
 from authentic.verify.answer import Answer, public_answer
+from authentic.verify.barcodes import BarcodeCheck, Timing, share_the_core
 from authentic.verify.service import Verify
 
 _SAFETY_MS = 3000
@@ -27,7 +29,9 @@ _SAFETY_MS = 3000
 
 def production(config: settings.Settings) -> Verify:
     policy = Policy(DynamoModelRecords(config.table_name), DynamoDatasetRecords(config.table_name))
-    return Verify(policy, SageMakerEndpoint(), config)
+    barcodes = BarcodeCheck(DynamoGtinRecords(config.table_name), timing=Timing.from_settings(config))
+    share_the_core()
+    return Verify(policy, SageMakerEndpoint(), config, barcodes=barcodes)
 
 
 def create_handler(verify: Verify | None = None) -> Handler:

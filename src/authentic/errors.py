@@ -73,6 +73,13 @@ class DatasetNotReady(DomainError):
     code = "dataset_not_ready"
 
 
+class UnprocessableEntries(DomainError):
+    """A list whose entries are not all valid (GTINs to register); details name every wrong entry."""
+
+    status = 422
+    code = "invalid_entries"
+
+
 class RejectedFile(DomainError):
     """An uploaded image or annotation that cannot enter the dataset. Not retried: recorded with its reason."""
 

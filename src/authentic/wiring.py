@@ -78,7 +78,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "training",
         "lambdas.training.handler",
-        "Checks and freezes a brand's dataset, starts training, manages model versions and policy",
+        "Checks and freezes a brand's dataset, starts training, manages model versions, policy and GTINs",
         timeout_seconds=API_TIMEOUT_SECONDS,
         memory_mb=1024,
     ),
@@ -111,8 +111,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/brands/{brandId}/models/{version}/promote", "training"),
     Route("GET", "/brands/{brandId}/policy", "training"),
     Route("PUT", "/brands/{brandId}/policy", "training"),
+    Route("GET", "/brands/{brandId}/gtins", "training"),
+    Route("PUT", "/brands/{brandId}/gtins", "training"),
     Route("POST", "/brands/{brandId}/verify", "verify"),  # the full answer: near misses, thresholds, counts
-    Route("POST", "/verify", "verify", Auth.PUBLIC),  # the shopper's answer: verdict, counting boxes
+    Route("POST", "/verify", "verify", Auth.PUBLIC),  # the shopper's answer: verdict, counting boxes, barcodes
 )
 
 # The request content types API Gateway passes to Lambda base64-encoded (the REST API's binaryMediaTypes).

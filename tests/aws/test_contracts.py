@@ -16,6 +16,7 @@ from botocore.stub import Stubber
 
 from authentic.aws import clients
 from authentic.aws.dataset_records import DynamoDatasetRecords
+from authentic.aws.gtin_records import DynamoGtinRecords
 from authentic.aws.model_records import DynamoModelRecords
 from authentic.aws.ports import (
     ClassRule,
@@ -23,6 +24,9 @@ from authentic.aws.ports import (
     DatasetEntry,
     DatasetRecords,
     Endpoint,
+    GtinChanges,
+    GtinEntry,
+    GtinRecords,
     JobEnd,
     JobStart,
     ModelRecords,
@@ -50,6 +54,7 @@ from authentic.settings import Settings
 from tests.support.fakes import (
     FakeDatasetRecords,
     FakeEndpoint,
+    FakeGtinRecords,
     FakeModelRecords,
     FakeObjectStore,
     FakeTrainingJobs,
@@ -341,6 +346,62 @@ def test_a_policy_is_stored_per_class(models: ModelRecords) -> None:
     policy = models.policy("acme")
     assert policy is not None
     assert dict(policy.classes) == {"shoe": ClassRule(threshold=0.6), "fake": ClassRule(role="counterfeit")}
+
+
+def test_the_barcode_setting_is_stored_with_the_policy(models: ModelRecords) -> None:
+    models.put_policy("acme", {"shoe": ClassRule(threshold=0.6)}, barcode="required")
+    policy = models.policy("acme")
+    assert policy is not None and policy.barcode == "required"
+    models.put_policy("acme", {})
+    assert models.policy("acme").barcode is None  # type: ignore[union-attr]
+
+
+# -- registered GTINs ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def gtins(request: pytest.FixtureRequest) -> GtinRecords:
+    if request.param == "fake":
+        return FakeGtinRecords()
+    request.getfixturevalue("moto_aws")
+    settings: Settings = request.getfixturevalue("app_settings")
+    return DynamoGtinRecords(settings.table_name)
+
+
+def test_a_brands_gtins_are_replaced_as_a_whole(gtins: GtinRecords) -> None:
+    first = [GtinEntry("05901234123457", "shoe"), GtinEntry("04006381333931"), GtinEntry("00000096385074", "boot")]
+    assert gtins.replace("acme", first) == GtinChanges(added=3)
+    assert gtins.entries("acme") == sorted(first, key=lambda e: e.gtin)
+
+    second = [GtinEntry("05901234123457", "boot"), GtinEntry("04006381333931"), GtinEntry("09506000134352")]
+    assert gtins.replace("acme", second) == GtinChanges(added=1, changed=1, removed=1)
+    assert gtins.entries("acme") == sorted(second, key=lambda e: e.gtin)
+    assert gtins.replace("acme", []) == GtinChanges(removed=3)
+    assert gtins.entries("acme") == []
+
+
+def test_a_lookup_finds_only_the_brands_own_gtins(gtins: GtinRecords) -> None:
+    gtins.replace("acme", [GtinEntry("05901234123457", "shoe"), GtinEntry("04006381333931")])
+    gtins.replace("other", [GtinEntry("09506000134352", "hat")])
+
+    found = gtins.lookup("acme", ["05901234123457", "04006381333931", "09506000134352"])
+    assert found == {
+        "05901234123457": GtinEntry("05901234123457", "shoe"),
+        "04006381333931": GtinEntry("04006381333931"),
+    }
+    assert gtins.lookup("other", ["05901234123457"]) == {}
+    assert gtins.entries("other") == [GtinEntry("09506000134352", "hat")]
+
+
+def test_a_long_list_fits(gtins: GtinRecords) -> None:
+    """One item per GTIN: no item grows with the list (DynamoDB's 400 KB), and every page is read back."""
+    from authentic.barcodes.gtin import check_digit
+
+    bodies = [f"5901234{n:05d}" for n in range(1500)]
+    entries = [GtinEntry(f"0{b}{check_digit(b)}", "shoe" if n % 2 else None) for n, b in enumerate(bodies)]
+    assert gtins.replace("acme", entries).added == 1500
+    assert len(gtins.entries("acme")) == 1500
+    assert len(gtins.lookup("acme", [entries[0].gtin, entries[-1].gtin])) == 2
 
 
 # -- SageMaker training jobs ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import io
 import itertools
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import IO, Any, cast
 
@@ -21,6 +21,8 @@ from authentic.aws.ports import (
     Contribution,
     DatasetEntry,
     DatasetSummary,
+    GtinChanges,
+    GtinEntry,
     JobEnd,
     JobRecord,
     JobStart,
@@ -381,8 +383,33 @@ class FakeModelRecords:
     def policy(self, brand_id: str) -> BrandPolicy | None:
         return self.policies.get(brand_id)
 
-    def put_policy(self, brand_id: str, classes: Mapping[str, ClassRule]) -> None:
-        self.policies[brand_id] = BrandPolicy(dict(classes), round(time.time(), 3))
+    def put_policy(self, brand_id: str, classes: Mapping[str, ClassRule], *, barcode: str | None = None) -> None:
+        self.policies[brand_id] = BrandPolicy(dict(classes), round(time.time(), 3), barcode)
+
+
+class FakeGtinRecords:
+    """Each brand's registered GTINs, replaced as the adapter does (writes first, then removals)."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, dict[str, GtinEntry]] = {}
+        self.lookups: list[tuple[str, tuple[str, ...]]] = []
+
+    def replace(self, brand_id: str, entries: Sequence[GtinEntry]) -> GtinChanges:
+        before = self.lists.get(brand_id, {})
+        wanted = {e.gtin: e for e in entries}
+        added = sum(g not in before for g in wanted)
+        changed = sum(g in before and before[g] != e for g, e in wanted.items())
+        removed = sum(g not in wanted for g in before)
+        self.lists[brand_id] = wanted
+        return GtinChanges(added, changed, removed)
+
+    def entries(self, brand_id: str) -> list[GtinEntry]:
+        return sorted(self.lists.get(brand_id, {}).values(), key=lambda e: e.gtin)
+
+    def lookup(self, brand_id: str, gtins: Sequence[str]) -> dict[str, GtinEntry]:
+        self.lookups.append((brand_id, tuple(gtins)))
+        registered = self.lists.get(brand_id, {})
+        return {g: registered[g] for g in gtins if g in registered}
 
 
 class FakeTrainingJobs:

@@ -35,7 +35,7 @@ def test_the_public_answer_has_the_verdict_and_only_the_counting_boxes_rounded()
 
     public = public_answer(answer)
 
-    assert set(public) == {"brand_id", "model_version", "verdict", "reason", "detections", "image_size"}
+    assert set(public) == {"brand_id", "model_version", "verdict", "reason", "detections", "barcodes", "image_size"}
     assert (public["brand_id"], public["model_version"], public["verdict"]) == ("acme", 3, "genuine")
     assert public["detections"] == [
         {
@@ -89,6 +89,7 @@ def test_answers_without_a_photo_read_say_why_to_both() -> None:
         "verdict": "inconclusive",
         "reason": NO_LIVE_MODEL,
         "detections": [],
+        "barcodes": [],
         "image_size": None,
     }
     assert answer.to_json()["reason"] == NO_LIVE_MODEL

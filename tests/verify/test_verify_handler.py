@@ -17,9 +17,11 @@ from botocore.stub import Stubber
 from PIL import Image
 
 from authentic.aws import clients
+from authentic.aws.gtin_records import DynamoGtinRecords
 from authentic.aws.model_records import DynamoModelRecords
-from authentic.aws.ports import ClassRule, VersionRecord
+from authentic.aws.ports import ClassRule, GtinEntry, VersionRecord
 from authentic.aws.sagemaker import SageMakerEndpoint
+from authentic.cli.synthetic import barcode_label
 from authentic.contracts import MAX_VERIFY_PHOTO_BYTES, MAX_VERIFY_PIXELS
 from authentic.errors import ServiceUnavailable
 from authentic.inference.server import ServerSettings, create_app
@@ -305,3 +307,40 @@ def _all_keys(config: Settings) -> set[str]:
     for bucket in (config.uploads_bucket, config.dataset_bucket, config.artifacts_bucket, config.live_bucket):
         keys |= {f"{bucket}/{o['Key']}" for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     return keys
+
+
+def barcoded_scene(code: str) -> bytes:
+    """A genuine product (a red rectangle, as the test model knows it) with an EAN-13 label printed in its middle,
+    at a phone photo's resolution so the bars get 2.5 px a module."""
+    scene = draw_scene(1600, 1200, [Shape(0, 500, 360, 640, 480)])
+    label = barcode_label(code, module_px=2.5)
+    scene.paste(label, (820 - label.width // 2, 600 - label.height // 2))
+    return encode(scene, "PNG")
+
+
+@pytest.mark.parametrize(
+    ("registered", "verdict", "says"),
+    [
+        ([GtinEntry("05901234123457", "genuine")], "genuine", "its barcode 05901234123457 is registered"),
+        ([GtinEntry("04006381333931", "genuine")], "counterfeit", "barcode 05901234123457 is not registered"),
+        ([GtinEntry("05901234123457", "counterfeit")], "counterfeit", "registered to this brand's 'counterfeit'"),
+    ],
+)
+def test_the_barcode_on_the_product_is_checked_against_the_brands_registered_gtins(
+    deployed: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    registered: list[GtinEntry],
+    verdict: str,
+    says: str,
+) -> None:
+    DynamoGtinRecords(deployed.table_name).replace("acme", registered)  # as the brand registered them
+    monkeypatch.setenv("BARCODE_GRACE_SECONDS", "10")  # the local endpoint answers at once; a real one does not
+    monkeypatch.setenv("BARCODE_BUDGET_SECONDS", "10")  # and this machine may be busy: time is not under test
+
+    status, answer = call("acme", barcoded_scene("590123412345"), "image/png")  # the verify role reads them
+
+    assert status == 200
+    assert answer["verdict"] == verdict, answer["reason"]
+    assert says in answer["reason"]
+    (barcode,) = answer["barcodes"]
+    assert (barcode["gtin"], barcode["format"], barcode["confirmed"]) == ("05901234123457", "EAN-13", True)

@@ -7,7 +7,7 @@ Items (same table as the dataset records):
     BRAND#{brand} / VERSIONSEQ         the version counter (numbers are never reused)
     BRAND#{brand} / VERSION#{00001}    a model version: job, artifact, live key, metrics, gate, promotions
     BRAND#{brand} / LIVE               the live pointer: version, key, order (never moves backwards)
-    BRAND#{brand} / POLICY             each class's role and confidence threshold
+    BRAND#{brand} / POLICY             each class's role and confidence threshold; the barcode setting
 """
 
 from __future__ import annotations
@@ -232,11 +232,14 @@ class DynamoModelRecords:
             str(name): ClassRule(role=rule.get("role"), threshold=rule.get("threshold"))
             for name, rule in (item.get("classes") or {}).items()
         }
-        return BrandPolicy(classes=classes, updated_at=item.get("updated_at"))
+        barcode = item.get("barcode")
+        return BrandPolicy(
+            classes=classes, updated_at=item.get("updated_at"), barcode=str(barcode) if barcode else None
+        )
 
-    def put_policy(self, brand_id: str, classes: Mapping[str, ClassRule]) -> None:
+    def put_policy(self, brand_id: str, classes: Mapping[str, ClassRule], *, barcode: str | None = None) -> None:
         stored = {name: {k: v for k, v in asdict(rule).items() if v is not None} for name, rule in classes.items()}
-        self._update(brand_id, "POLICY", {"classes": stored, "updated_at": now()})
+        self._update(brand_id, "POLICY", {"classes": stored, "updated_at": now(), "barcode": barcode})
 
 
 def _job(brand_id: str, job_name: str, item: Mapping[str, Any]) -> JobRecord:

@@ -9,7 +9,7 @@ S3 error codes are the adapters' business; the domain sees the records below and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal, Protocol
 
@@ -24,6 +24,9 @@ __all__ = [
     "DatasetRecords",
     "DatasetSummary",
     "Endpoint",
+    "GtinChanges",
+    "GtinEntry",
+    "GtinRecords",
     "JobEnd",
     "JobRecord",
     "JobStart",
@@ -332,6 +335,7 @@ class ClassRule:
 class BrandPolicy:
     classes: Mapping[str, ClassRule] = field(default_factory=dict)
     updated_at: float | None = None
+    barcode: str | None = None  # how barcodes in the photo weigh in the verdict: off, advisory, required
 
 
 class ModelRecords(Protocol):
@@ -373,7 +377,40 @@ class ModelRecords(Protocol):
 
     def policy(self, brand_id: str) -> BrandPolicy | None: ...
 
-    def put_policy(self, brand_id: str, classes: Mapping[str, ClassRule]) -> None: ...
+    def put_policy(self, brand_id: str, classes: Mapping[str, ClassRule], *, barcode: str | None = None) -> None: ...
+
+
+# -- the brand's registered GTINs (DynamoDB) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GtinEntry:
+    """One registered GTIN (14 digits), optionally tied to one of the brand's classes (the product it is on)."""
+
+    gtin: str
+    class_name: str | None = None
+
+
+@dataclass(frozen=True)
+class GtinChanges:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+class GtinRecords(Protocol):
+    def replace(self, brand_id: str, entries: Sequence[GtinEntry]) -> GtinChanges:
+        """Make the brand's list exactly `entries` (distinct GTINs). New and changed entries are written before
+        those no longer listed are removed, so a GTIN in both the old and the new list is never missing."""
+        ...
+
+    def entries(self, brand_id: str) -> list[GtinEntry]:
+        """The brand's list, by GTIN."""
+        ...
+
+    def lookup(self, brand_id: str, gtins: Sequence[str]) -> dict[str, GtinEntry]:
+        """Which of `gtins` the brand registered (one read per GTIN: a photo shows one or two)."""
+        ...
 
 
 # -- SageMaker ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The platform's REST API as the brand web server uses it: upload forms, presigned POSTs, training, models,
-policy, verify. Talks to the local runtime or a deployed API; with `sign=True` requests carry SigV4
+policy, registered GTINs, verify. Talks to the local runtime or a deployed API; with `sign=True` requests carry SigV4
 (credentials and region from the usual AWS configuration)."""
 
 from __future__ import annotations
@@ -134,8 +134,22 @@ class ApiClient:
         result: dict[str, Any] = self.request("GET", f"/brands/{brand}/policy")
         return result
 
-    def put_policy(self, brand: str, classes: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("PUT", f"/brands/{brand}/policy", json_body={"classes": classes})
+    def put_policy(
+        self, brand: str, classes: dict[str, Any] | None = None, *, barcode: str | None = None
+    ) -> dict[str, Any]:
+        """Set the classes' roles and thresholds and/or the barcode setting (what is left out stays)."""
+        body: dict[str, Any] = {"classes": classes} if classes is not None else {}
+        if barcode:
+            body["barcode"] = barcode
+        result: dict[str, Any] = self.request("PUT", f"/brands/{brand}/policy", json_body=body)
+        return result
+
+    def gtins(self, brand: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", f"/brands/{brand}/gtins")
+        return result
+
+    def put_gtins(self, brand: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("PUT", f"/brands/{brand}/gtins", json_body={"gtins": entries})
         return result
 
     def verify(self, brand: str, photo: bytes, content_type: str, *, public: bool = False) -> dict[str, Any]:

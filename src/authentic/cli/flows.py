@@ -226,18 +226,34 @@ def _scaled_answer(answer: dict[str, Any], factor: float) -> dict[str, Any]:
     scaled = dict(answer)
     if isinstance(answer.get("image_size"), dict):
         scaled["image_size"] = {k: round(float(v) * factor) for k, v in answer["image_size"].items()}
-    scaled["detections"] = [
-        {**d, "box": {k: round(float(v) * factor, 1) for k, v in d["box"].items()}}
-        for d in answer.get("detections", [])
-    ]
+    for key in ("detections", "barcodes"):
+        scaled[key] = [
+            {**d, "box": {k: round(float(v) * factor, 1) for k, v in d["box"].items()}} for d in answer.get(key, [])
+        ]
     return scaled
 
 
 _COLOURS = {"genuine": (40, 170, 80), "counterfeit": (220, 40, 40), "inconclusive": (200, 150, 0)}
 
 
+_BARCODE_COLOURS = {
+    "registered": (40, 170, 80),
+    "not registered": (220, 40, 40),
+    "check digit fails": (150, 150, 150),
+    "no GTIN": (150, 150, 150),
+}
+
+
+def _barcode_state(barcode: dict[str, Any]) -> str:
+    if not barcode.get("gtin"):
+        return "no GTIN"
+    if not barcode.get("check_digit_ok"):
+        return "check digit fails"
+    return "registered" if barcode.get("registered") else "not registered"
+
+
 def annotate(photo: Path, answer: dict[str, Any], out: Path) -> Path:
-    """Draw the boxes, classes, confidences and the verdict onto an upright copy of the photo."""
+    """Draw the boxes, classes, confidences, the barcodes read and the verdict onto an upright copy of the photo."""
     with Image.open(photo) as source:
         image = ImageOps.exif_transpose(source).convert("RGB")
     draw = ImageDraw.Draw(image)
@@ -260,6 +276,14 @@ def annotate(photo: Path, answer: dict[str, Any], out: Path) -> Path:
         draw.rectangle((left, top, right, bottom), outline=colour, width=width)
         label = f"{detection.get('name')} {float(detection['confidence']):.2f}"
         draw.text((left + width, max(0, top - font_size - 2)), label, fill=colour, font=font)
+    for barcode in answer.get("barcodes", []):
+        box = barcode["box"]
+        left, top = float(box["left"]), float(box["top"])
+        right, bottom = left + float(box["width"]), top + float(box["height"])
+        colour = _BARCODE_COLOURS[_barcode_state(barcode)]
+        draw.rectangle((left - width, top - width, right + width, bottom + width), outline=colour, width=width)
+        label = f"{barcode.get('gtin') or barcode.get('format')} {_barcode_state(barcode)}"
+        draw.text((left, bottom + width + 2), label, fill=colour, font=font)
     verdict = str(answer.get("verdict", "inconclusive"))
     banner = f"{verdict.upper()}: {answer.get('reason', '')}"
     draw.rectangle((0, 0, image.width, font_size + 8), fill=(0, 0, 0))

@@ -109,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CLASS:role=R,threshold=T",
         help="e.g. --set fake:role=counterfeit,threshold=0.4 (repeatable)",
     )
+    policy.add_argument(
+        "--barcode", choices=("off", "advisory", "required"), default=None, help="how barcodes weigh in verdicts"
+    )
+
+    gtins = commands.add_parser(
+        "gtins", parents=[api_parent, brand_parent], help="show or set the brand's registered GTINs (barcodes)"
+    )
+    gtins.add_argument("--file", type=Path, default=None, help="CSV: gtin[,class[,format]] a line; replaces the list")
+    gtins.add_argument(
+        "--add", action="append", default=[], metavar="GTIN[:class]", help="add (or re-class) one; UPC-E:NUMBER[:class]"
+    )
+    gtins.add_argument("--remove", action="append", default=[], metavar="GTIN", help="remove one from the list")
     return parser
 
 
@@ -361,6 +373,15 @@ def _cmd_verify(client: Any, args: argparse.Namespace) -> int:
             f" {mark} {d.get('name')} ({d.get('role')}) {float(d['confidence']):.2f}{threshold} at "
             f"left={box['left']:.0f} top={box['top']:.0f} {box['width']:.0f}x{box['height']:.0f}"
         )
+    for b in answer.get("barcodes", [])[:10]:
+        state = (
+            "registered" + (f" for {b['class']}" if b.get("class") else "") if b.get("registered") else "not registered"
+        )
+        if not b.get("gtin") or not b.get("check_digit_ok"):
+            state = "no GTIN" if not b.get("gtin") else "check digit fails"
+        lines.append(
+            f"   barcode {b.get('format')} {b.get('text')}: {state}{'' if b.get('confirmed') else ' (read once)'}"
+        )
     if args.annotate:
         flows.annotate(args.photo, answer, args.annotate)
         lines.append(f"annotated copy: {args.annotate}")
@@ -386,6 +407,9 @@ def _cmd_promote(client: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_policy(client: Any, args: argparse.Namespace) -> int:
+    if args.barcode and not args.set:
+        policy = client.put_policy(args.brand, barcode=args.barcode)
+        return _print(args, policy, f"brand {args.brand}: barcodes are {policy.get('barcode')}")
     if args.set:
         classes: dict[str, dict[str, Any]] = {}
         for item in args.set:
@@ -405,15 +429,47 @@ def _cmd_policy(client: Any, args: argparse.Namespace) -> int:
                 else:
                     raise CliError(f"--set {item!r}: unknown setting {part!r} (role=..., threshold=...)")
             classes[name] = entry
-        policy = client.put_policy(args.brand, classes)
+        policy = client.put_policy(args.brand, classes, barcode=args.barcode)
     else:
         policy = client.policy(args.brand)
-    lines = [f"brand {args.brand} (live version {policy.get('live_version')}):"]
+    lines = [f"brand {args.brand} (live version {policy.get('live_version')}, barcodes {policy.get('barcode')}):"]
     lines += [
         f"  {c['name']}: {c['role']}, threshold {c['threshold']:.2f} (from the {c['source']})"
         for c in policy.get("effective", [])
     ] or ["  no live model yet; stored overrides: " + json.dumps(policy.get("classes", {}))]
     return _print(args, policy, "\n".join(lines))
+
+
+def _cmd_gtins(client: Any, args: argparse.Namespace) -> int:
+    from authentic.cli import gtins  # noqa: PLC0415
+    from authentic.cli.client import ApiError  # noqa: PLC0415
+
+    try:
+        added = [gtins.parse_add(spec) for spec in args.add]
+        from_file = gtins.read_file(args.file) if args.file else None
+    except (ValueError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+    if from_file is None and not added and not args.remove:
+        listing = client.gtins(args.brand)
+    else:
+        current = [] if from_file is not None else client.gtins(args.brand)["gtins"]
+        sources = gtins.merged(current, [*(from_file or []), *added], args.remove)
+        try:
+            listing = client.put_gtins(args.brand, [s.entry for s in sources])
+        except ApiError as exc:
+            details = exc.body.get("details") if isinstance(exc.body, dict) else None
+            if exc.status != 422 or not isinstance(details, dict):
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            print(gtins.refusal_text(details.get("problems", []), sources), file=sys.stderr)
+            return 1
+    lines = [f"brand {args.brand}: {listing['count']} registered GTIN(s)"]
+    if "added" in listing:
+        lines[0] += f" ({listing['added']} added, {listing['changed']} changed, {listing['removed']} removed)"
+    lines += [f"  {g['gtin']}  {g.get('class') or '-'}" for g in listing["gtins"][:50]]
+    if listing["count"] > 50:
+        lines.append(f"  ... and {listing['count'] - 50} more (--json for all)")
+    return _print(args, listing, "\n".join(lines))
 
 
 _COMMANDS = {
@@ -425,6 +481,7 @@ _COMMANDS = {
     "models": _cmd_models,
     "promote": _cmd_promote,
     "policy": _cmd_policy,
+    "gtins": _cmd_gtins,
 }
 
 

@@ -10,6 +10,10 @@ objects, with random lighting, colour cast, noise, blur and JPEG quality.
 Photos are written as `<name>.jpg` plus `<name>.json` in the canonical annotation format (boxes in upright
 pixels). `sideways_fraction` stores some photos as a phone does: pixels rotated, Exif Orientation 6, annotation
 in upright coordinates with the upright `image_size`.
+
+`barcode_label` prints a barcode as a package carries it (an EAN-13, UPC-A, UPC-E or EAN-8 with its digits under
+the bars, or a QR code with a GS1 Digital Link), drawn by zxing-cpp's writer; `render_with_barcode` puts one on
+a product, or beside it, for the registry's checks.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter
 
 from authentic.annotations.model import Annotation, Box, Category
@@ -171,6 +176,100 @@ def render_single(
     annotation = Annotation(path.name, ImageSize(width, height, 3), boxes, (genuine, counterfeit))
     path.with_suffix(".json").write_text(json.dumps(annotation.to_seed_json(), indent=1))
     return annotation
+
+
+def barcode_label(code: str, *, symbology: str = "EAN-13", module_px: float = 3.0, seed: int = 0) -> Image.Image:
+    """A white label with a barcode as printed on a package. `code` is the number without or with its check
+    digit (EAN-13: 12 or 13 digits; UPC-A: 11 or 12; UPC-E: 7 or 8; EAN-8: 7 or 8), for "QR" the text (a GS1
+    Digital Link URI), for "GS1 DataMatrix" the element strings in their printed form ("(01)...(10)...").
+    The bars are drawn at 8 px a module and shrunk to `module_px` with a random sub-pixel phase, as a camera
+    samples them (whole-pixel bars would read more easily than a photo's)."""
+    formats = {
+        "EAN-13": zxingcpp.BarcodeFormat.EAN13,
+        "UPC-A": zxingcpp.BarcodeFormat.UPCA,
+        "UPC-E": zxingcpp.BarcodeFormat.UPCE,
+        "EAN-8": zxingcpp.BarcodeFormat.EAN8,
+        "QR": zxingcpp.BarcodeFormat.QRCode,
+        "GS1 DataMatrix": zxingcpp.BarcodeFormat.DataMatrix,
+    }
+    if symbology not in formats:
+        raise ValueError(f"symbology {symbology!r} is not one of {', '.join(formats)}")
+    if module_px < 1:
+        raise ValueError(f"module_px must be at least 1, got {module_px}")
+    linear = symbology not in ("QR", "GS1 DataMatrix")
+    options = {"gs1": True} if symbology == "GS1 DataMatrix" else {}
+    symbol = zxingcpp.create_barcode(code, formats[symbology], **options)
+    crisp = Image.fromarray(np.asarray(symbol.to_image(scale=8, add_hrt=linear, add_quiet_zones=True)))
+    rng = np.random.default_rng(seed)
+    phase = int(rng.integers(0, 8))
+    crisp = crisp.crop((phase, 0, crisp.width, crisp.height))
+    factor = module_px / 8
+    small = crisp.resize(
+        (max(1, round(crisp.width * factor)), max(1, round(crisp.height * factor))), Image.Resampling.BOX
+    )
+    margin = max(4, round(module_px * 3))
+    label = Image.new("RGB", (small.width + 2 * margin, small.height + 2 * margin), (248, 248, 244))
+    label.paste(small.convert("RGB"), (margin, margin))
+    return label
+
+
+@dataclass(frozen=True)
+class BarcodePhoto:
+    """A photo written by `render_with_barcode`: the product's box and the label's, in the photo's pixels."""
+
+    product: Box
+    label: tuple[int, int, int, int]  # left, top, right, bottom
+
+
+def render_with_barcode(
+    path: Path,
+    *,
+    code: str,
+    class_id: int = GENUINE,
+    seed: int = 0,
+    image_size: int = 1280,
+    symbology: str = "EAN-13",
+    module_px: float = 3.0,
+    on_product: bool = True,
+    categories: Sequence[Category] = DEFAULT_CATEGORIES,
+) -> BarcodePhoto:
+    """Write a photo of one boxed product (genuine or counterfeit by `class_id`) with a barcode label printed on
+    its lower part, or, with `on_product=False`, lying beside it on the table (a shelf label, another item)."""
+    by_id = {c.class_id: c for c in categories}
+    if class_id not in by_id:
+        raise ValueError(f"class_id {class_id} is not one of the categories {sorted(by_id)}")
+    rng = np.random.default_rng(seed)
+    width, height = image_size, image_size * 3 // 4
+    canvas = _background(rng, width, height)
+    label = barcode_label(code, symbology=symbology, module_px=module_px, seed=seed)
+    look = by_id[class_id].effective_role == "counterfeit"
+    size = int(min(height * 0.9, label.width * 1.6))
+    product = _boxed_product(rng, counterfeit=look, size=size, width=max(label.width + 24, int(size * 0.9)))
+    x = width // 2 - product.width // 2 - (width // 5 if not on_product else 0)
+    y = (height - product.height) // 2
+    box = _paste(canvas, product, x, y, class_id=class_id, rng=rng)
+    if box is None:  # pragma: no cover - the product is placed inside the frame
+        raise ValueError("the product fell outside the photo")
+    if on_product:
+        lx, ly = x + (product.width - label.width) // 2, y + product.height - label.height - product.height // 12
+    else:
+        lx, ly = min(width - label.width - 8, int(box.right) + 24), (height - label.height) // 2
+    canvas.paste(label, (lx, ly))
+    image = canvas.filter(ImageFilter.GaussianBlur(0.4))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encode_jpeg(image, quality=90))
+    return BarcodePhoto(box, (lx, ly, lx + label.width, ly + label.height))
+
+
+def _boxed_product(rng: np.random.Generator, *, counterfeit: bool, size: int, width: int) -> Image.Image:
+    """The brand's box, upright (a barcode is printed on it after), `size` tall and `width` wide."""
+    layer = Image.new("RGBA", (width, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    body = _jitter(rng, _FAKE_NAVY if counterfeit else _NAVY, 10)
+    draw.rounded_rectangle((0, 0, width - 1, size - 1), radius=max(2, width // 16), fill=(*body, 255))
+    _shade_body(layer, 0)
+    _logo(draw, rng, box=(0, 0, width, size * 3 // 5), counterfeit=counterfeit)
+    return layer
 
 
 def render_unrelated(path: Path, *, seed: int, image_size: int = 320) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -14,6 +14,13 @@ from authentic.annotations.model import ROLES, Role
 from authentic.aws.ports import ClassRule, DatasetRecords, ModelRecords, VersionRecord
 from authentic.contracts import DEFAULT_CONFIDENCE
 from authentic.errors import InvalidInput
+
+# How a barcode read in the shopper's photo weighs in the verdict (see `authentic.verify.barcode_verdict`):
+# off: not read; advisory: it can only make a genuine answer counterfeit on firm evidence, and explains;
+# required: a genuine answer also needs a registered barcode of the product in view.
+BarcodeMode = Literal["off", "advisory", "required"]
+BARCODE_MODES: tuple[BarcodeMode, ...] = get_args(BarcodeMode)
+DEFAULT_BARCODE_MODE: BarcodeMode = "advisory"
 
 
 class ClassPolicy(BaseModel):
@@ -24,9 +31,12 @@ class ClassPolicy(BaseModel):
 
 
 class PolicyRequest(BaseModel):
+    """A PUT of the policy: a field left out keeps what is stored."""
+
     model_config = ConfigDict(extra="forbid")
 
-    classes: dict[str, ClassPolicy]
+    classes: dict[str, ClassPolicy] | None = None
+    barcode: BarcodeMode | None = None
 
 
 @dataclass(frozen=True)
@@ -80,9 +90,15 @@ class Policy:
         return {
             "brand_id": brand_id,
             "classes": {name: _rule_json(rule) for name, rule in (stored.classes if stored else {}).items()},
+            "barcode": _mode(stored.barcode if stored else None),
             "effective": live.classes if live else [],
             "live_version": live.version if live else None,
         }
+
+    def barcode_mode(self, brand_id: str) -> BarcodeMode:
+        """How barcodes weigh in this brand's verdicts (the default when the brand set nothing)."""
+        stored = self.models.policy(brand_id)
+        return _mode(stored.barcode if stored else None)
 
     def put_policy(self, brand_id: str, body: dict[str, Any]) -> dict[str, Any]:
         keys.check_brand_id(brand_id)
@@ -92,18 +108,21 @@ class Policy:
             raise InvalidInput(
                 "the policy is invalid: "
                 + "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()),
-                details={"roles": list(ROLES)},
+                details={"roles": list(ROLES), "barcode": list(BARCODE_MODES)},
             ) from exc
-        known = self.known_classes(brand_id)
-        unknown = sorted(set(request.classes) - known)
-        if unknown:
-            raise InvalidInput(
-                f"unknown class(es) {', '.join(map(repr, unknown))}; this brand's classes are "
-                f"{', '.join(map(repr, sorted(known))) or 'none yet'}"
-            )
-        self.models.put_policy(
-            brand_id, {name: ClassRule(role=p.role, threshold=p.threshold) for name, p in request.classes.items()}
-        )
+        stored = self.models.policy(brand_id)
+        classes = dict(stored.classes) if stored else {}
+        if request.classes is not None:
+            known = self.known_classes(brand_id)
+            unknown = sorted(set(request.classes) - known)
+            if unknown:
+                raise InvalidInput(
+                    f"unknown class(es) {', '.join(map(repr, unknown))}; this brand's classes are "
+                    f"{', '.join(map(repr, sorted(known))) or 'none yet'}"
+                )
+            classes = {name: ClassRule(role=p.role, threshold=p.threshold) for name, p in request.classes.items()}
+        barcode = request.barcode or (stored.barcode if stored else None)
+        self.models.put_policy(brand_id, classes, barcode=barcode)
         return self.get_policy(brand_id)
 
     def known_classes(self, brand_id: str) -> set[str]:
@@ -113,6 +132,13 @@ class Policy:
         if live:
             known |= {str(c["name"]) for c in live.classes}
         return known
+
+
+def _mode(stored: str | None) -> BarcodeMode:
+    for mode in BARCODE_MODES:
+        if stored == mode:
+            return mode
+    return DEFAULT_BARCODE_MODE
 
 
 def _rule_json(rule: ClassRule) -> dict[str, Any]:

@@ -69,9 +69,25 @@ _OVERVIEW = {
     },
     "versions": [{"version": 2, "job_name": JOB, "metrics": _METRICS, "gate": _GATE, "live": True, "promotions": []}],
 }
+_GTINS = {
+    "brand_id": BRAND,
+    "count": 2,
+    "gtins": [{"gtin": "05901234123457", "class": None}, {"gtin": "00000096385074", "class": "acme-box"}],
+}
+_BARCODE = {
+    "format": "EAN-13",
+    "text": "5901234123457",
+    "gtin": "05901234123457",
+    "check_digit_ok": True,
+    "registered": True,
+    "class": None,
+    "box": {"left": 700.0, "top": 780.0, "width": 210.0, "height": 80.0},
+    "confirmed": True,
+}
 _POLICY = {
     "brand_id": BRAND,
     "classes": {"acme-box-fake": {"threshold": 0.4}},
+    "barcode": "advisory",
     "effective": [
         {"id": 0, "name": "acme-box", "role": "genuine", "threshold": 0.41, "source": "model"},
         {"id": 1, "name": "acme-box-fake", "role": "counterfeit", "threshold": 0.4, "source": "policy"},
@@ -94,6 +110,7 @@ _VERDICT = {
     "verdict": "genuine",
     "reason": "genuine class 'acme-box' detected at 0.91 (threshold 0.41); no counterfeit class detected",
     "detections": [_DETECTION],
+    "barcodes": [_BARCODE],
     "image_size": {"width": 1600, "height": 1200},
     "timings_ms": {"queue": 0.1, "decode": 21.4, "preprocess": 2.2, "inference": 31.9, "postprocess": 0.6},
 }
@@ -103,6 +120,7 @@ _PUBLIC_VERDICT = {
     "verdict": "genuine",
     "reason": "genuine acme-box detected; no counterfeit detected",
     "detections": [{name: _DETECTION[name] for name in ("class_id", "name", "role", "confidence", "box")}],
+    "barcodes": [_BARCODE],
     "image_size": {"width": 1600, "height": 1200},
 }
 
@@ -295,8 +313,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "getPolicy",
         "models",
         "The verdict policy",
-        "What the brand set per class (role and confidence threshold) and the effective policy the verdict applies "
-        "to the live model's classes.",
+        "What the brand set per class (role and confidence threshold), how barcodes weigh in (`barcode`), and the "
+        "effective policy the verdict applies to the live model's classes.",
         {200: Reply("the policy", m.PolicyView, _POLICY)},
     ),
     ("PUT", "/brands/{brandId}/policy"): Operation(
@@ -317,6 +335,42 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         },
         body=m.PolicyRequest,
         body_example={"classes": {"acme-box-fake": {"role": "counterfeit", "threshold": 0.4}}},
+    ),
+    ("GET", "/brands/{brandId}/gtins"): Operation(
+        "getGtins",
+        "models",
+        "The brand's registered GTINs",
+        "Every GTIN the brand registered, as GTIN-14, with the class it is printed on (null: any of the brand's "
+        "products). A barcode read in a shopper's photo is checked against this list.",
+        {200: Reply("the registered GTINs", m.GtinList, _GTINS)},
+    ),
+    ("PUT", "/brands/{brandId}/gtins"): Operation(
+        "putGtins",
+        "models",
+        "Register the brand's GTINs",
+        "Replaces the list. Each entry is a GTIN (8, 12, 13 or 14 digits with a valid GS1 check digit, not a "
+        "restricted circulation number) or an object with `gtin`, optional `class` (one of the brand's classes) and "
+        "optional `format` (`UPC-E`: the 8 digits are expanded to UPC-A). Stored as GTIN-14.",
+        {
+            200: Reply(
+                "the list as stored, with what changed", m.GtinList, {**_GTINS, "added": 1, "changed": 0, "removed": 0}
+            ),
+            413: Reply(
+                "over 10,000 GTINs or 2 MB",
+                example=_error("payload_too_large", "12,000 GTINs sent; a brand registers at most 10,000"),
+            ),
+            422: Reply(
+                "some entries are not valid GTINs of this brand: `details.problems` names every one",
+                example=_error(
+                    "invalid_entries",
+                    "1 of 2 entries are not valid GTINs of this brand: entry 2 ('5901234123458'): the check "
+                    "digit should be 7",
+                    {"problems": [{"entry": 2, "gtin": "5901234123458", "problem": "the check digit should be 7"}]},
+                ),
+            ),
+        },
+        body=m.GtinsRequest,
+        body_example={"gtins": ["5901234123457", {"gtin": "96385074", "class": "acme-box"}]},
     ),
     ("POST", "/verify"): Operation(
         "verifyPhoto",

@@ -13,11 +13,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from authentic.ingest.forms import PairRequest, UploadRequest
-from authentic.models.policy import ClassPolicy, PolicyRequest
+from authentic.models.policy import BarcodeMode, ClassPolicy, PolicyRequest
 
 __all__ = [
     "ClassPolicy",
     "Error",
+    "GtinList",
+    "GtinsRequest",
     "IngestSummary",
     "ModelsOverview",
     "PairOutcomes",
@@ -229,8 +231,44 @@ class EffectiveClass(Answer):
 class PolicyView(Answer):
     brand_id: str
     classes: dict[str, ClassPolicy] = Field(description="what the brand set, by class name")
+    barcode: BarcodeMode = Field(
+        description="how barcodes read in a photo weigh in the verdict: off, advisory (the default) or required"
+    )
     effective: list[EffectiveClass] = Field(description="what the verdict applies: the live model's classes")
     live_version: int | None
+
+
+# -- GTINs ------------------------------------------------------------------------------------------------------
+
+
+class GtinEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    gtin: str = Field(description="8, 12, 13 or 14 digits with a valid GS1 check digit")
+    class_: str | None = Field(None, alias="class", description="the brand's class the GTIN is printed on")
+    format: Literal["UPC-E"] | None = Field(None, description="UPC-E: the 8 digits are a zero-suppressed UPC-A")
+
+
+class GtinsRequest(BaseModel):
+    """A PUT of the brand's GTINs: the list replaces what is registered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gtins: list[str | GtinEntry] = Field(max_length=10_000)
+
+
+class RegisteredGtin(Answer):
+    gtin: str = Field(pattern=r"^[0-9]{14}$", description="as GTIN-14")
+    class_: str | None = Field(alias="class", description="the class it is printed on, or null for any")
+
+
+class GtinList(Answer):
+    brand_id: str
+    count: int
+    gtins: list[RegisteredGtin]
+    added: int | None = Field(None, description="after a PUT: GTINs new to the list")
+    changed: int | None = Field(None, description="after a PUT: GTINs whose class changed")
+    removed: int | None = Field(None, description="after a PUT: GTINs no longer registered")
 
 
 # -- verify ------------------------------------------------------------------------------------------------------
@@ -259,6 +297,17 @@ class Detection(Answer):
     counts: bool = Field(description="whether the detection reached its threshold and counts for the verdict")
 
 
+class Barcode(Answer):
+    format: str = Field(description="EAN-13, EAN-8, UPC-A, UPC-E, DataMatrix or QRCode")
+    text: str = Field(description="what the symbol encodes")
+    gtin: str | None = Field(description="the GTIN-14 it carries, when it carries one")
+    check_digit_ok: bool | None = Field(description="whether the GTIN's check digit is right")
+    registered: bool = Field(description="whether the GTIN is one of the brand's registered GTINs")
+    class_: str | None = Field(alias="class", description="the class the GTIN is registered to")
+    box: Box = Field(description="in the pixels of the upright photo")
+    confirmed: bool = Field(description="a second, independent reading agreed")
+
+
 class PublicDetection(Answer):
     class_id: int
     name: str
@@ -275,6 +324,7 @@ class PublicVerifyAnswer(Answer):
     verdict: Verdict
     reason: str = Field(description="why, in words, without thresholds or near misses")
     detections: list[PublicDetection] = Field(description="the detections that count for the verdict")
+    barcodes: list[Barcode] = Field(description="the barcodes read in the photo")
     image_size: ImageSize | None = Field(description="the upright photo's size, when it was read")
 
 
@@ -286,5 +336,6 @@ class VerifyAnswer(Answer):
     verdict: Verdict
     reason: str = Field(description="why, in words: what was detected, or why nothing could be decided")
     detections: list[Detection]
+    barcodes: list[Barcode] = Field(description="the barcodes read in the photo, each weighed into the verdict")
     image_size: ImageSize | None = Field(None, description="the upright photo's size, when it was read")
     timings_ms: dict[str, float] | None = Field(None, description="time spent per stage on the model's side")

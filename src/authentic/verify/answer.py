@@ -21,10 +21,12 @@ class Answer:
     verdict: Verdict
     image_size: dict[str, int] | None = None  # the upright photo's size, when the photo was read
     timings_ms: dict[str, Any] | None = None  # the endpoint's own timings
+    barcodes: tuple[dict[str, Any], ...] = ()  # every symbol read in the photo (`verify.barcodes`)
 
     def to_json(self) -> dict[str, Any]:
         """The brand's answer (POST /brands/{brandId}/verify)."""
         answer = {"brand_id": self.brand_id, "model_version": self.model_version, **self.verdict.to_json()}
+        answer["barcodes"] = list(self.barcodes)
         answer["image_size"] = self.image_size
         if self.timings_ms is not None:
             answer["timings_ms"] = self.timings_ms
@@ -39,6 +41,7 @@ def public_answer(answer: Answer) -> dict[str, Any]:
         "verdict": answer.verdict.verdict,
         "reason": answer.verdict.shopper_reason,
         "detections": [_public_detection(d) for d in answer.verdict.detections if d.get("counts")],
+        "barcodes": list(answer.barcodes),  # what the shopper's own package carries, read from the photo
         "image_size": answer.image_size,
     }
 

@@ -2,7 +2,9 @@
 `Answer` that each route shapes for its caller (`authentic.verify.answer`).
 
 Photos are never stored. A body over the `invoke_endpoint` limit is shrunk first; boxes are reported in the
-upright photo's own pixels either way.
+upright photo's own pixels either way. Beside the endpoint call, the barcodes in the photo as it came are read
+and checked against the brand's registered GTINs (`barcodes`), and weighed into the verdict under the brand's
+barcode setting (`barcode_verdict`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import io
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -26,9 +28,11 @@ from authentic.errors import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from authentic.models.policy import LiveModel, Policy
+from authentic.models.policy import BarcodeMode, LiveModel, Policy
 from authentic.settings import Settings
 from authentic.verify.answer import Answer
+from authentic.verify.barcode_verdict import combine
+from authentic.verify.barcodes import BarcodeCheck, Pending
 from authentic.verify.shrink import Shrunk, shrink
 from authentic.verify.verdict import NO_LIVE_MODEL, PHOTO_UNREADABLE, Verdict, decide, inconclusive
 
@@ -62,7 +66,9 @@ class Verify:
     settings: Settings
     clock: Any = time.monotonic
     sleep: Any = time.sleep
+    barcodes: BarcodeCheck | None = None  # None: no barcode reading
     _live_cache: dict[str, tuple[float, LiveModel | None]] = field(default_factory=dict)
+    _mode_cache: dict[str, tuple[float, BarcodeMode]] = field(default_factory=dict)
 
     def __call__(
         self, brand_id: str, body: bytes, content_type: str | None, *, deadline_seconds: float = 20.0
@@ -78,24 +84,25 @@ class Verify:
             return self._answer(brand_id, None, inconclusive(f"{PHOTO_UNREADABLE}: the body is empty"))
         check_size(body)
         live = self._live(brand_id)
+        mode = self._barcode_mode(brand_id)
+        pending = self.barcodes.start(brand_id, body, mode) if self.barcodes else None  # the photo as it came
         if live is None:
-            return self._answer(brand_id, None, inconclusive(NO_LIVE_MODEL))
+            return self._weighed(brand_id, None, inconclusive(NO_LIVE_MODEL), pending, after_answer=False)
         shrunk: Shrunk | None = None
         if len(body) > self.settings.invoke_max_bytes:
             try:
                 shrunk = shrink(body, self.settings.invoke_max_bytes)
                 body, media = shrunk.body, JPEG
             except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-                return self._answer(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {exc}"))
+                return self._weighed(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {exc}"), pending)
         result = self._invoke(live, body, media, deadline_seconds)
         if "error" in result:
-            return self._answer(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {result['error']}"))
+            return self._weighed(brand_id, live, inconclusive(f"{PHOTO_UNREADABLE}: {result['error']}"), pending)
         detections = [shrunk.to_original(d) if shrunk else d for d in result.get("detections", [])]
         verdict = decide(detections, live.classes)
-        return self._answer(
-            brand_id,
-            live,
-            verdict,
+        answer = self._weighed(brand_id, live, verdict, pending)
+        return replace(
+            answer,
             image_size=shrunk.original_size if shrunk else result.get("image_size"),
             timings_ms=result.get("timings_ms") or result.get("timings") or {},
         )
@@ -108,6 +115,31 @@ class Verify:
         live = self.policy.live_model(brand_id)
         self._live_cache[brand_id] = (now + self.settings.live_key_cache_seconds, live)
         return live
+
+    def _barcode_mode(self, brand_id: str) -> BarcodeMode:
+        now = self.clock()
+        cached = self._mode_cache.get(brand_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        mode = self.policy.barcode_mode(brand_id) if self.barcodes else "off"
+        self._mode_cache[brand_id] = (now + self.settings.live_key_cache_seconds, mode)
+        return mode
+
+    def _weighed(
+        self,
+        brand_id: str,
+        live: LiveModel | None,
+        verdict: Verdict,
+        pending: Pending | None,
+        *,
+        after_answer: bool = True,
+    ) -> Answer:
+        """The answer with the barcodes read in the photo, weighed into the verdict under the brand's setting."""
+        if pending is None:
+            return self._answer(brand_id, live, verdict)
+        found = pending.result(after_answer=after_answer)
+        answer = self._answer(brand_id, live, combine(verdict, found, pending.mode))
+        return replace(answer, barcodes=tuple(b.to_json() for b in found))
 
     def _invoke(self, live: LiveModel, body: bytes, media: str, deadline_seconds: float) -> dict[str, Any]:
         """Invoke with TargetModel; a cold model load is retried until the deadline, then 503."""
