@@ -79,7 +79,8 @@ class Shop:
 # starts a runtime of its own (a LocalRuntime sets the process's AWS environment; two at once would mix them).
 @pytest.fixture(scope="package")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    with LocalRuntime(tmp_path_factory.mktemp("shop")) as runtime:
+    # No caching of the live model and policy in verify: a test that changes the brand's policy sees it at once.
+    with LocalRuntime(tmp_path_factory.mktemp("shop"), overrides={"live_key_cache_seconds": 0}) as runtime:
         client = ApiClient(runtime.api_url)
         job = shapes.upload_and_train(client, BRAND, tmp_path_factory.mktemp("brand"))
         if job.get("state") != "Completed" or not (job.get("gate") or {}).get("passed"):

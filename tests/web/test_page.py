@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageOps
 
-from authentic.cli import shapes
+from authentic.cli import shapes, synthetic
 from authentic.local.tap import Seen
 from tests.web.conftest import BRAND, Tab, wait_until
 
@@ -499,3 +499,28 @@ def test_axe_as_run_here_does_catch_violations(tab: Tab) -> None:
            const input = document.createElement('input'); input.type = 'text'; main.appendChild(input); }"""
     )
     assert {"button-name", "label"} <= {violation for violation, _, _ in axe(tab)}
+
+
+def test_a_barcode_in_the_photo_is_named_and_its_box_drawn(tab: Tab, tmp_path: Path) -> None:
+    """The public answer carries the barcodes read in the photo; the page says what it found and draws the box."""
+    registered, other = "5901234123457", "4006381333931"
+    tab.shop.client.request("PUT", f"/brands/{BRAND}/gtins", json_body={"gtins": [registered]})
+    # A brand that requires a barcode has verify wait for the reading (1 s past the model's answer, not 10 ms).
+    tab.shop.client.request("PUT", f"/brands/{BRAND}/policy", json_body={"barcode": "required"})
+    try:
+        tab.open()
+        for code, words in ((registered, "registered to the brand"), (other, "not registered to the brand")):
+            image, _ = shapes.one_product("genuine", 1200, 900, seed=45)
+            image.paste(synthetic.barcode_label(code, module_px=3.0, seed=2).convert("RGB"), (30, 30))
+            photo = save(tmp_path, f"barcode-{code}.jpg", shapes.jpeg(image))
+            assert tab.choose(photo)["state"] == "done"
+            tab.shot(f"barcode-{code}")
+            status, answer = tab.answers[-1]
+            assert status == 200 and [b["gtin"] for b in answer["barcodes"]] == [f"0{code}"]
+            assert f"Barcode found: EAN-13 0{code}, {words}." in tab.text("#summary")
+            box = tab.page.locator("#boxes .box.barcode")
+            assert box.count() == 1 and code in box.inner_text()
+            assert f"0{code}" in tab.text("#found")
+    finally:
+        tab.shop.client.request("PUT", f"/brands/{BRAND}/policy", json_body={"barcode": "advisory"})
+        tab.shop.client.request("PUT", f"/brands/{BRAND}/gtins", json_body={"gtins": []})

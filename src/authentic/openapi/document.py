@@ -152,6 +152,24 @@ class Operation:
     photo: bool = False  # the body is a photo
 
 
+def _not_a_photo() -> Reply:
+    return Reply(
+        "the content type is not a photo this route reads",
+        example=_error(
+            "unsupported_media_type",
+            "content type 'text/plain' is not a photo this route reads; send one of " + ", ".join(PHOTO_MEDIA_TYPES),
+        ),
+    )
+
+
+def _loading() -> Reply:
+    return Reply(
+        "the brand's model is loading on the endpoint: try again after `Retry-After` seconds",
+        example=_error("unavailable", "the brand's model is loading; try again in a few seconds"),
+        headers=_RETRY_AFTER,
+    )
+
+
 def _too_large() -> Reply:
     return Reply(
         f"the photo is over {MAX_VERIFY_PHOTO_BYTES:,} bytes or {MAX_VERIFY_PIXELS:,} pixels (what the route's "
@@ -389,19 +407,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                 example=_error("invalid_input", "say which brand: POST /verify?brand={brandId}"),
             ),
             413: _too_large(),
-            415: Reply(
-                "the content type is not a photo this route reads",
-                example=_error(
-                    "unsupported_media_type",
-                    "content type 'text/plain' is not a photo this route reads; "
-                    "send one of " + ", ".join(PHOTO_MEDIA_TYPES),
-                ),
-            ),
-            503: Reply(
-                "the brand's model is loading on the endpoint: try again after `Retry-After` seconds",
-                example=_error("unavailable", "the brand's model is loading; try again in a few seconds"),
-                headers=_RETRY_AFTER,
-            ),
+            415: _not_a_photo(),
+            503: _loading(),
         },
         photo=True,
     ),
@@ -415,19 +422,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {
             200: Reply("the verdict with every detection", m.VerifyAnswer, _VERDICT),
             413: _too_large(),
-            415: Reply(
-                "the content type is not a photo this route reads",
-                example=_error(
-                    "unsupported_media_type",
-                    "content type 'text/plain' is not a photo this route reads; "
-                    "send one of " + ", ".join(PHOTO_MEDIA_TYPES),
-                ),
-            ),
-            503: Reply(
-                "the brand's model is loading on the endpoint: try again after `Retry-After` seconds",
-                example=_error("unavailable", "the brand's model is loading; try again in a few seconds"),
-                headers=_RETRY_AFTER,
-            ),
+            415: _not_a_photo(),
+            503: _loading(),
         },
         photo=True,
     ),

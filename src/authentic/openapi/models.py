@@ -254,7 +254,7 @@ class GtinsRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gtins: list[str | GtinEntry] = Field(max_length=10_000)
+    gtins: list[str | GtinEntry] = Field(description="at most 10,000 (more is a 413, as is a body over 2 MB)")
 
 
 class RegisteredGtin(Answer):
