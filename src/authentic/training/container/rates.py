@@ -1,6 +1,6 @@
 """Honest error rates of the exported model, as shoppers would meet them, and the background check.
 
-The verdict is the verify route's own policy (`authentic.verdict.decide`) applied to what the model finds in each
+The verdict is the verify route's own policy (`authentic.verdict.policy.decide`) applied to what the model finds in each
 photo at the threshold the artifact ships. What `decide` needs of a photo is, per class, its best detection's
 confidence: a class counts when that reaches its threshold. So each photo is scored once (letterboxed as the
 inference server does, best class per anchor as its decoding does), and any threshold can then be tried without
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from authentic.verdict import Decision, decide
+from authentic.verdict.policy import Decision, decide
 
 PAD_VALUE = 114
 Z95 = 1.959964
