@@ -43,7 +43,7 @@ _RATES = (
 def judge(metrics: Mapping[str, Any], bars: Bars) -> dict[str, Any]:
     """The gate's record: passed, the mAP50 and its bar, each rate bar checked, a reason, and advice on failure."""
     map50 = finite(metrics.get("map50"))
-    checks = [{"name": "map50", "value": map50, "bar": bars.map50, "passed": map50 >= bars.map50}]
+    checks: list[dict[str, Any]] = [{"name": "map50", "value": map50, "bar": bars.map50, "passed": map50 >= bars.map50}]
     reasons = [f"mAP50 {map50:.3f} {'≥' if map50 >= bars.map50 else '<'} bar {bars.map50:.3f}"]
     for name, where, field, meaning in _RATES:
         bar = float(getattr(bars, field))
@@ -74,7 +74,7 @@ def advise(metrics: Mapping[str, Any], failed: list[str]) -> dict[str, Any]:
     per_class: Mapping[str, Any] = metrics.get("per_class") or {}
     counts: Mapping[str, Any] = (metrics.get("dataset") or {}).get("per_class") or {}
     weakest = sorted(per_class, key=lambda name: (finite(per_class[name].get("map50")), name))[:WEAKEST_CLASSES]
-    classes = [
+    classes: list[dict[str, Any]] = [
         {
             "name": name,
             "map50": finite(per_class[name].get("map50")),

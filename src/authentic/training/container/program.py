@@ -279,8 +279,8 @@ def check_background(
     folder = bg.photo_folder()
     folder_count = 0
     if folder is not None:
-        for name, image in bg.folder_photos(folder):
-            background.append(rates.ScoredPhoto(name, scorer.class_scores(image), "background"))
+        for name, photo in bg.folder_photos(folder):
+            background.append(rates.ScoredPhoto(name, scorer.class_scores(photo), "background"))
             folder_count += 1
     threshold = rates.background_threshold(background, threshold_f1, hp.max_background_rate)
     before = rates.background_rate(background, classes, threshold_f1)
