@@ -26,6 +26,7 @@ from authentic.training.container.quantize import calibration_tensors, quantize_
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS_EXPORT = REPO / "bench" / "out" / "train" / "cards-ml-0" / "work" / "export"
+CARDS_MODEL = REPO / "bench" / "out" / "train" / "cards-ml-0" / "model"
 CARDS_TEST = REPO / "bench" / "out" / "train" / "cards-test-yolo"
 EXIF = REPO.parent / "shared" / "data" / "exif"
 ROUNDS = 8
@@ -49,8 +50,10 @@ def quantized_pair(nano_dir: Path, out: Path) -> tuple[Path, Path, str]:
     return nano_dir / "model.onnx", target, "nano model (untrained: mAP not measured)"
 
 
-def int8_model_dir(model_dir: Path, int8: Path, out: Path) -> Path:
-    """A copy of `model_dir` (labels, metrics) serving `int8`."""
+def int8_model_dir(nano_dir: Path, int8: Path, out: Path) -> Path:
+    """A model directory serving `int8`, with the labels and metrics of the model it was made from (the cards
+    artifact's, or the nano model's)."""
+    model_dir = CARDS_MODEL if CARDS_EXPORT in int8.parents else nano_dir
     target = out / "int8-model"
     if target.exists():
         shutil.rmtree(target)
