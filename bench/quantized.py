@@ -57,7 +57,10 @@ def int8_model_dir(nano_dir: Path, int8: Path, out: Path) -> Path:
     target = out / "int8-model"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(model_dir, target)
+    target.mkdir(parents=True)
+    for name in ("labels.json", "metrics.json"):  # what the server reads beside the model (no report/)
+        if (model_dir / name).is_file():
+            shutil.copyfile(model_dir / name, target / name)
     shutil.copyfile(int8, target / "model.onnx")
     return target
 
