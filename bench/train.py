@@ -87,14 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.train")
     parser.add_argument("--only", choices=["all", "cards"], default="all")
     parser.add_argument("--seeds", type=int, default=CARDS_SEEDS)
+    parser.add_argument("--first-seed", type=int, default=0, help="cards seeds from this one (keeps earlier runs)")
     options = parser.parse_args(argv)
     prepare_ultralytics()
-    if OUT.exists():
+    if OUT.exists() and options.first_seed == 0:
         shutil.rmtree(OUT)
-    OUT.mkdir(parents=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     device = resolve_device("auto")
     if options.only == "cards":
-        cards = _playing_cards(device, options.seeds)
+        cards = _playing_cards(device, options.seeds, options.first_seed)
         print(json.dumps({"benchmark": "train", "device": device, **_cards_summary(cards)}), flush=True)
         return 0
     hp = Hyperparameters()
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     print(f"playing cards: {CARDS} (train split to train, test split to evaluate), {CARDS_MINUTES:g} min limit")
-    cards = _playing_cards(device, options.seeds)
+    cards = _playing_cards(device, options.seeds, options.first_seed)
 
     project_hit, baseline_hit = project["first_at_target"], baseline["first_at_target"]
     lower_bound = baseline_hit is None
@@ -240,14 +241,16 @@ CARDS_TARGETS = {
 }
 
 
-def _playing_cards(device: str, seeds: int) -> list[dict[str, Any]]:
+def _playing_cards(device: str, seeds: int, first_seed: int = 0) -> list[dict[str, Any]]:
     """The training program with its defaults and a 15-minute budget, once per seed; scored on the test split."""
     names = [n.strip() for n in (CARDS / "classes.txt").read_text().splitlines() if n.strip()]
     categories = [Category(i, name) for i, name in enumerate(names)]
     channel = OUT / "cards-channel"
+    shutil.rmtree(channel, ignore_errors=True)
     write_channel(channel, list(_cards_entries("train", categories)), brand_id="cards", categories=categories,
                   extension="jpg")  # fmt: skip
     test_channel = OUT / "cards-test-channel"
+    shutil.rmtree(test_channel, ignore_errors=True)
     write_channel(test_channel, list(_cards_entries("test", categories)), brand_id="cards", categories=categories,
                   extension="jpg")  # fmt: skip
     test = read_channel(test_channel, min_images_per_class=1)
@@ -256,8 +259,9 @@ def _playing_cards(device: str, seeds: int) -> list[dict[str, Any]]:
     unrelated = _unrelated_photos(OUT / "unrelated")
     os.environ.pop("AUTHENTIC_BACKGROUND_DIR", None)  # the exif photos are held out for the score below
     runs = []
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         ml_root = OUT / f"cards-ml-{seed}"
+        shutil.rmtree(ml_root, ignore_errors=True)
         (ml_root / "input" / "data").mkdir(parents=True)
         shutil.copytree(channel, ml_root / "input" / "data" / "training")
         (ml_root / "input" / "config").mkdir(parents=True)
