@@ -16,6 +16,9 @@ with the settings it picks for this host; 50 brands each get their own model dir
   the same server: the figure is what concurrency buys. Median over ROUNDS rounds of the ratio within a round
   (a sequential and a concurrent run back to back, so both meet the same load from other jobs).
 - p99_over_p50: latency percentiles of the concurrent runs (target <= 3).
+- the quantized model beside FP32 (`bench.quantized`): resident_models_in_8gb_quantized (the residency
+  measurement again with every brand serving the INT8 model; target >= 1,000), quantized_speedup (target >= 1.6)
+  and quantized_map50_drop (target <= 0.015).
 
 Other jobs on a shared machine take CPU from both runs; the server's CPU time per request and the cores it
 kept busy in each mode (from /proc) are reported too: they show whether the server itself scales.
@@ -38,7 +41,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench.verify import DATA, OUT, nano_model, server_process
+from bench.quantized import int8_model_dir, map50_drop, quantized_pair, session_speedup
+from bench.verify import DATA, OUT, host_runtime_options, nano_model, server_process
 
 BRANDS = 50
 CLIENTS = 8
@@ -48,9 +52,9 @@ GIB = 1024**3
 MIB = 1024**2
 
 
-def _brand_dirs(model_dir: Path, count: int) -> list[Path]:
+def _brand_dirs(model_dir: Path, count: int, folder: str = "mme-brands") -> list[Path]:
     """One directory per brand, each holding the model's files (hard links: same bytes, separate models)."""
-    root = OUT / "mme-brands"
+    root = OUT / folder
     dirs = []
     for index in range(count):
         target = root / f"brand-{index:03d}"
@@ -246,6 +250,21 @@ def main() -> int:
         )
         throughput = _throughput(url, photos, process.pid)
     residency = _residency(dirs)
+    fp32, int8, source = quantized_pair(model.model_dir, OUT)
+    print(f"quantized: {source}", flush=True)
+    int8_dirs = _brand_dirs(int8_model_dir(model.model_dir, int8, OUT), BRANDS, "mme-brands-int8")
+    quantized = {
+        "resident_models_in_8gb_quantized": _residency(int8_dirs)["resident_models_in_8gb"],
+        **session_speedup(fp32, int8, host_runtime_options()[0].intra_op_threads),
+        **map50_drop(fp32, int8, OUT / "mme-quantized-eval"),
+        "quantized_source": source,
+    }
+    print(
+        f"quantized (int8): resident in 8 GiB {quantized['resident_models_in_8gb_quantized']} (target >= 1000); "
+        f"session speedup {quantized['quantized_speedup']}x (target >= 1.6); "
+        f"mAP50 drop {quantized['quantized_map50_drop']} (target <= 0.015)",
+        flush=True,
+    )
     summary = {
         "benchmark": "mme",
         "load_ms_median": round(statistics.median(load_ms), 2),
@@ -255,6 +274,7 @@ def main() -> int:
         "p99_over_p50": throughput.pop("p99_over_p50"),
         **throughput,
         **residency,
+        **quantized,
         "brands": BRANDS,
         "clients": CLIENTS,
         "requests_per_round": REQUESTS_PER_ROUND,
@@ -267,6 +287,9 @@ def main() -> int:
             "resident_models_in_8gb": ">= 300",
             "concurrent_over_sequential": ">= 1.3",
             "p99_over_p50": "<= 3",
+            "resident_models_in_8gb_quantized": ">= 1000",
+            "quantized_speedup": ">= 1.6",
+            "quantized_map50_drop": "<= 0.015",
         },
     }
     print(

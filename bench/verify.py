@@ -21,6 +21,8 @@ of REPETITIONS runs):
 - a stage breakdown from the server's own timings (queue, decode, preprocess, inference, postprocess) and the
   HTTP remainder.
 
+- quantized_speedup and quantized_map50_drop: the INT8 model beside FP32 (`bench.quantized`).
+
 Prints one line per photo, a summary, and as the last line one JSON object.
 """
 
@@ -313,6 +315,20 @@ def main() -> int:
                 flush=True,
             )
 
+    from bench.quantized import map50_drop, quantized_pair, session_speedup  # noqa: PLC0415
+
+    fp32, int8, source = quantized_pair(model.model_dir, OUT)
+    quantized = {
+        **session_speedup(fp32, int8, settings.intra_op_threads),
+        **map50_drop(fp32, int8, OUT / "verify-quantized-eval"),
+        "quantized_source": source,
+    }
+    print(
+        f"quantized (int8, {source}): session speedup {quantized['quantized_speedup']}x (target >= 1.6), "
+        f"mAP50 drop {quantized['quantized_map50_drop']} (target <= 0.015)",
+        flush=True,
+    )
+
     def med(values: list[float]) -> float:
         return round(statistics.median(values), 3)
 
@@ -333,6 +349,7 @@ def main() -> int:
         "isolated_decode_ms_median": med([r.decode_ms for r in results]),
         "isolated_session_run_ms_median": med([r.run_ms for r in results]),
         "server_stages_ms_median": breakdown,
+        **quantized,
         "photos": len(results),
         "repetitions": REPETITIONS,
         "imgsz": IMGSZ,
@@ -340,7 +357,12 @@ def main() -> int:
         "intra_op_threads": settings.intra_op_threads,
         "cpus": os.cpu_count(),
         "load_average_at_start_and_end": [round(started_load, 2), round(os.getloadavg()[0], 2)],
-        "targets": {"speedup_vs_ultralytics_median": ">= 1.5", "overhead_vs_floor": "<= 1.3"},
+        "targets": {
+            "speedup_vs_ultralytics_median": ">= 1.5",
+            "overhead_vs_floor": "<= 1.3",
+            "quantized_speedup": ">= 1.6",
+            "quantized_map50_drop": "<= 0.015",
+        },
     }
     print(
         f"\nspeedup vs ultralytics: median {summary['speedup_vs_ultralytics_median']}x (target >= 1.5); "

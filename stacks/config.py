@@ -82,6 +82,10 @@ class AppConfig:
     pair_stale_seconds: int = defaults.PAIR_STALE_SECONDS
     min_images_per_class: int = defaults.MIN_IMAGES_PER_CLASS
     quality_gate_map50: float = defaults.QUALITY_GATE_MAP50
+    quality_gate_max_false_counterfeit_rate: float = defaults.QUALITY_GATE_MAX_FALSE_COUNTERFEIT_RATE
+    quality_gate_max_false_genuine_rate: float = defaults.QUALITY_GATE_MAX_FALSE_GENUINE_RATE
+    quality_gate_max_inconclusive_rate: float = defaults.QUALITY_GATE_MAX_INCONCLUSIVE_RATE
+    quality_gate_max_background_rate: float = defaults.QUALITY_GATE_MAX_BACKGROUND_RATE
     training: TrainingOptions = TrainingOptions()
     hosting: HostingOptions = HostingOptions()
     verify_throttle: Throttle = Throttle()
@@ -183,6 +187,10 @@ KEYS: tuple[_Key, ...] = (
     _Key("pairStaleSeconds", _to_int, _between(60, 30 * 24 * 3600), "when a half-uploaded pair is abandoned"),
     _Key("minImagesPerClass", _to_int, _between(1, 100_000), "images per class a dataset needs to train"),
     _Key("qualityGateMap50", _to_float, _between(0.0, 1.0), "mAP50 a model needs to be promoted"),
+    _Key("qualityGateMaxFalseCounterfeitRate", _to_float, _between(0.0, 1.0), "gate: genuine answered counterfeit"),
+    _Key("qualityGateMaxFalseGenuineRate", _to_float, _between(0.0, 1.0), "gate: counterfeit answered genuine"),
+    _Key("qualityGateMaxInconclusiveRate", _to_float, _between(0.0, 1.0), "gate: products answered inconclusive"),
+    _Key("qualityGateMaxBackgroundRate", _to_float, _between(0.0, 1.0), "gate: unrelated photos answered"),
     _Key("trainingInstanceType", _to_str, _matches(SAGEMAKER_INSTANCE_PATTERN, _INSTANCE_HINT), "training"),
     _Key("trainingVolumeGb", _to_int, _between(1, 16_384), "training volume size, GiB"),
     _Key("trainingMaxRuntimeSeconds", _to_int, _between(60, MAX_TRAINING_SECONDS), "training time limit"),
@@ -288,6 +296,18 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         pair_stale_seconds=_pick(values, "pairStaleSeconds", d.pair_stale_seconds),
         min_images_per_class=_pick(values, "minImagesPerClass", d.min_images_per_class),
         quality_gate_map50=_pick(values, "qualityGateMap50", d.quality_gate_map50),
+        quality_gate_max_false_counterfeit_rate=_pick(
+            values, "qualityGateMaxFalseCounterfeitRate", d.quality_gate_max_false_counterfeit_rate
+        ),
+        quality_gate_max_false_genuine_rate=_pick(
+            values, "qualityGateMaxFalseGenuineRate", d.quality_gate_max_false_genuine_rate
+        ),
+        quality_gate_max_inconclusive_rate=_pick(
+            values, "qualityGateMaxInconclusiveRate", d.quality_gate_max_inconclusive_rate
+        ),
+        quality_gate_max_background_rate=_pick(
+            values, "qualityGateMaxBackgroundRate", d.quality_gate_max_background_rate
+        ),
         training=TrainingOptions(
             instance_type=_pick(values, "trainingInstanceType", d_training.instance_type),
             volume_gb=_pick(values, "trainingVolumeGb", d_training.volume_gb),
@@ -329,6 +349,10 @@ def context_defaults() -> dict[str, Any]:
         f"{PREFIX}pairStaleSeconds": d.pair_stale_seconds,
         f"{PREFIX}minImagesPerClass": d.min_images_per_class,
         f"{PREFIX}qualityGateMap50": d.quality_gate_map50,
+        f"{PREFIX}qualityGateMaxFalseCounterfeitRate": d.quality_gate_max_false_counterfeit_rate,
+        f"{PREFIX}qualityGateMaxFalseGenuineRate": d.quality_gate_max_false_genuine_rate,
+        f"{PREFIX}qualityGateMaxInconclusiveRate": d.quality_gate_max_inconclusive_rate,
+        f"{PREFIX}qualityGateMaxBackgroundRate": d.quality_gate_max_background_rate,
         **{f"{PREFIX}training{_camel(f.name)}": getattr(d.training, f.name) for f in fields(TrainingOptions)},
         **{f"{PREFIX}hosting{_camel(f.name)}": getattr(d.hosting, f.name) for f in fields(HostingOptions)},
         f"{PREFIX}verifyRateLimit": d.verify_throttle.rate_limit,

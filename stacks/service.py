@@ -56,6 +56,10 @@ def deployment_settings(
             "training_use_spot": config.training.use_spot,
             "training_max_wait_seconds": config.training.max_wait_seconds,
             "quality_gate_map50": config.quality_gate_map50,
+            "quality_gate_max_false_counterfeit_rate": config.quality_gate_max_false_counterfeit_rate,
+            "quality_gate_max_false_genuine_rate": config.quality_gate_max_false_genuine_rate,
+            "quality_gate_max_inconclusive_rate": config.quality_gate_max_inconclusive_rate,
+            "quality_gate_max_background_rate": config.quality_gate_max_background_rate,
             "endpoint_name": endpoint_name,
         }
     )

@@ -20,6 +20,11 @@ MAX_ANNOTATION_BYTES = 1 * MB
 PAIR_STALE_SECONDS = 24 * 3600
 MIN_IMAGES_PER_CLASS = 10
 QUALITY_GATE_MAP50 = 0.5
+# The gate's bars on the verdict's error rates (metrics.json, validation split and background check); 1.0: no bar.
+QUALITY_GATE_MAX_FALSE_COUNTERFEIT_RATE = 1.0
+QUALITY_GATE_MAX_FALSE_GENUINE_RATE = 1.0
+QUALITY_GATE_MAX_INCONCLUSIVE_RATE = 1.0
+QUALITY_GATE_MAX_BACKGROUND_RATE = 1.0
 TRAINING_INSTANCE_TYPE = "ml.g6.xlarge"  # one NVIDIA L4 (24 GB): a current single-GPU training instance
 TRAINING_VOLUME_GB = 30
 TRAINING_MAX_SECONDS = 4 * 3600
@@ -56,6 +61,10 @@ class Settings(BaseModel):
     training_use_spot: bool = TRAINING_USE_SPOT
     training_max_wait_seconds: int = Field(TRAINING_MAX_WAIT_SECONDS, gt=0)
     quality_gate_map50: float = Field(QUALITY_GATE_MAP50, ge=0, le=1)
+    quality_gate_max_false_counterfeit_rate: float = Field(QUALITY_GATE_MAX_FALSE_COUNTERFEIT_RATE, ge=0, le=1)
+    quality_gate_max_false_genuine_rate: float = Field(QUALITY_GATE_MAX_FALSE_GENUINE_RATE, ge=0, le=1)
+    quality_gate_max_inconclusive_rate: float = Field(QUALITY_GATE_MAX_INCONCLUSIVE_RATE, ge=0, le=1)
+    quality_gate_max_background_rate: float = Field(QUALITY_GATE_MAX_BACKGROUND_RATE, ge=0, le=1)
     # Verify.
     endpoint_name: str = ""
     live_key_cache_seconds: int = Field(30, ge=0)

@@ -171,12 +171,15 @@ def test_a_version_below_the_bar_is_recorded_not_live(
 
     overview = registry(app_settings).overview("acme")
     assert overview["live"] is None
-    assert overview["versions"][0]["gate"] == {
+    gate = overview["versions"][0]["gate"]
+    assert {k: gate[k] for k in ("passed", "map50", "bar", "reason")} == {
         "passed": False,
         "map50": 0.2,
         "bar": 0.5,
         "reason": "mAP50 0.200 < bar 0.500",
     }
+    assert gate["advice"]["weakest_classes"][0]["name"] == "genuine"
+    assert gate["advice"]["suggestions"]
     s3 = clients.client("s3")
     assert "Contents" not in s3.list_objects_v2(Bucket=app_settings.live_bucket)
 

@@ -127,3 +127,16 @@ def test_auto_batch_gives_about_25_steps_per_epoch(images: int, batch: int) -> N
 @pytest.mark.parametrize(("epochs", "closed"), [(1, 0), (2, 1), (4, 3), (5, 3), (10, 5), (40, 20), (100, 50)])
 def test_close_mosaic_epochs(epochs: int, closed: int) -> None:
     assert close_mosaic_epochs(epochs) == closed
+
+
+def test_background_images_the_background_bar_and_quantization_are_validated() -> None:
+    from authentic.errors import InvalidInput
+    from authentic.training.hyperparameters import parse_hyperparameters
+
+    hp = parse_hyperparameters({"background_fraction": "0", "max_background_rate": "0.05", "quantize": "FP16"})
+    assert (hp.background_fraction, hp.max_background_rate, hp.quantize) == (0.0, 0.05, "fp16")
+    defaults = parse_hyperparameters({})
+    assert (defaults.background_fraction, defaults.max_background_rate, defaults.quantize) == (0.2, 0.01, "auto")
+    for bad in ({"quantize": "int4"}, {"background_fraction": "1.5"}, {"max_background_rate": "-0.1"}):
+        with pytest.raises(InvalidInput, match=next(iter(bad))):
+            parse_hyperparameters(bad)

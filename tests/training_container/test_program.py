@@ -168,3 +168,32 @@ def test_a_restarted_job_skips_finished_training_and_rebuilds_the_artifact(
     assert (ml_root / "model" / "model.onnx").is_file()
     metrics = json.loads((ml_root / "model" / "metrics.json").read_text())
     assert metrics["epochs_run"] == 1
+
+
+def test_metrics_carry_the_verdict_rates_the_background_check_and_what_is_served(tiny_model_dir: Path) -> None:
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    labels = json.loads((tiny_model_dir / "labels.json").read_text())
+    rates = metrics["verdict_rates"]
+    assert rates["photos"] == rates["genuine_photos"] + rates["counterfeit_photos"] >= 2
+    for name in ("false_counterfeit", "false_genuine", "inconclusive"):
+        row = rates[name]
+        assert set(row) == {"rate", "count", "total", "ci95"}, name
+        assert 0 <= row["count"] <= row["total"] and row["ci95"][0] <= row["rate"] <= row["ci95"][1]
+    background = metrics["background"]
+    assert background["sources"]["generated_scenes"] == 200
+    assert background["photos"] == 200 + background["sources"]["folder_photos"]
+    assert background["max_rate"] == 0.01
+    assert metrics["threshold"] >= metrics["threshold_f1"]
+    assert background["within_max_rate"] == (background["answered"]["rate"] <= 0.01)
+    assert labels["threshold"] == metrics["threshold"]
+    serving = metrics["serving"]
+    assert serving["precision"] in {"fp32", "int8"} and labels["precision"] == serving["precision"]
+    assert serving["reason"]
+    if serving["precision"] == "int8":
+        assert serving["int8"]["map50_drop"] <= 0.015
+        assert serving["int8"]["bytes"] < serving["fp32"]["bytes"]
+    recipe = metrics["recipe"]
+    assert recipe["path"] == "cpu-scratch"
+    assert recipe["image_size"]["imgsz"] == TINY_IMGSZ and recipe["image_size"]["rule"] == "set"
+    added = recipe["training_backgrounds"]
+    assert added["crops"] + added["generated"] == round(0.2 * metrics["dataset"]["train_images"])

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from authentic.errors import DomainError
+from authentic.training.hyperparameters import DEFAULT_TIME_LIMIT_MINUTES
 
 STATE_DIR = Path(".local")
 RUNTIME_FILE = "runtime.json"
@@ -76,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--wait", action="store_true", help="follow the job with a progress bar to its end")
     train.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="a training hyperparameter, e.g. epochs=30"
+    )
+    train.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT_MINUTES,
+        metavar="MINUTES",
+        help=f"training budget in minutes (default {DEFAULT_TIME_LIMIT_MINUTES:g}; 0: the epochs decide); "
+        "the recipe fits image size and epochs to it",
     )
 
     job = commands.add_parser("job", parents=[api_parent, brand_parent], help="a training job's state")
@@ -292,6 +301,9 @@ def _hyperparameters(pairs: list[str]) -> dict[str, str]:
 def _cmd_train(client: Any, args: argparse.Namespace) -> int:
 
     hyperparameters = _hyperparameters(args.set)
+    if args.time_limit < 0:
+        raise CliError("--time-limit: expected minutes, 0 or more")
+    hyperparameters.setdefault("time_limit_minutes", f"{args.time_limit:g}")
     if not args.wait:
         job = client.start_training(args.brand, hyperparameters)
         return _print(args, job, f"training job {job['job_name']}: {job['state']}")
@@ -306,7 +318,9 @@ def _follow(client: Any, brand: str, hyperparameters: dict[str, str]) -> dict[st
 
     from authentic.cli import flows  # noqa: PLC0415
 
-    bar = tqdm(total=None, desc="training", unit="epoch")
+    minutes = float(hyperparameters.get("time_limit_minutes") or 0)
+    budget = f" (budget {minutes:g} min)" if minutes > 0 else ""
+    bar = tqdm(total=None, desc=f"training{budget}", unit="epoch")
 
     def progress(job: dict[str, Any]) -> None:
         p = job.get("progress") or {}
@@ -341,7 +355,20 @@ def _job_text(job: dict[str, Any]) -> str:
         lines.append(
             f"  version {job['version']}: {'live' if gate.get('passed') else 'not live'} ({gate.get('reason')})"
         )
+        lines.extend(_advice_lines(gate.get("advice") or {}))
     return "\n".join(lines)
+
+
+def _advice_lines(advice: dict[str, Any]) -> list[str]:
+    """Why the gate said no, for the brand: the weakest classes and what to do."""
+    lines = []
+    for row in advice.get("weakest_classes", []):
+        lines.append(
+            f"    weak class {row['name']}: AP50 {row['map50']:.3f}, {row['train_images']} training and "
+            f"{row['val_images']} validation photos"
+        )
+    lines.extend(f"  suggestion: {text}" for text in advice.get("suggestions", []))
+    return lines
 
 
 def _cmd_job(client: Any, args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ live under a new, never-reused key, or record why not. Safe under duplicate and 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from authentic.aws.ports import JobEnd, ModelRecords, ObjectStore, TrainingLaunc
 from authentic.contracts import JOB_END_STATES, MODEL_ARTIFACT, OUTPUT_ARTIFACT
 from authentic.errors import InvalidInput, TrainingJobMissing
 from authentic.models.artifact import ArtifactSummary, read_summary
+from authentic.models.gate import Bars, judge
 from authentic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -128,15 +128,8 @@ class Promotion:
         bucket, key = _split_s3(artifact_uri)
         summary = self._summary(bucket, key)
         version = self.models.allocate_version(brand_id, job_name)
-        map50 = _finite(summary.metrics.get("map50"))
-        bar = self.settings.quality_gate_map50
-        passed = map50 >= bar
-        gate = {
-            "passed": passed,
-            "map50": map50,
-            "bar": bar,
-            "reason": f"mAP50 {map50:.3f} {'≥' if passed else '<'} bar {bar:.3f}",
-        }
+        gate = judge(summary.metrics, gate_bars(self.settings))
+        passed = bool(gate["passed"])
         live_key = keys.live_model_key(brand_id, version)
         self.models.put_version(
             VersionRecord(
@@ -187,17 +180,22 @@ class Promotion:
         return read_summary(self.store.stream(bucket, key))
 
 
-def _finite(value: Any) -> float:
-    """A metric as a number for the gate: missing, non-numeric or NaN counts as 0 (never as a pass)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return number if math.isfinite(number) else 0.0
+def gate_bars(settings: Settings) -> Bars:
+    """The deployment's quality gate."""
+    return Bars(
+        map50=settings.quality_gate_map50,
+        max_false_counterfeit_rate=settings.quality_gate_max_false_counterfeit_rate,
+        max_false_genuine_rate=settings.quality_gate_max_false_genuine_rate,
+        max_inconclusive_rate=settings.quality_gate_max_inconclusive_rate,
+        max_background_rate=settings.quality_gate_max_background_rate,
+    )
 
 
 def _metrics_summary(metrics: dict[str, Any]) -> dict[str, Any]:
-    keys = ("map50", "map50_95", "precision", "recall", "threshold", "per_class", "dataset", "training_seconds")
+    keys = (
+        "map50", "map50_95", "precision", "recall", "threshold", "threshold_f1", "per_class", "dataset",
+        "training_seconds", "epochs_run", "verdict_rates", "background", "serving", "recipe",
+    )  # fmt: skip
     return {k: metrics[k] for k in keys if k in metrics}
 
 

@@ -18,6 +18,10 @@ from authentic.errors import InvalidInput
 MODEL_PATTERN = re.compile(r"^(yolov8|yolo11|yolo12|yolo26)([nsmlx])(?:\.yaml)?$")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|\d+)$")
 MAX_AUTO_IMGSZ = 640
+MIN_AUTO_IMGSZ = 160
+# The embedded default's `authentic train` trains for this long unless told otherwise (a 2-core CPU budget).
+DEFAULT_TIME_LIMIT_MINUTES = 15.0
+QUANTIZE_CHOICES = ("auto", "int8", "fp16", "off")  # auto: int8, served only when it keeps mAP50
 _IGNORED_PREFIXES = ("sagemaker_", "_tuning_objective_metric")
 
 T = TypeVar("T")
@@ -25,7 +29,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """What one training job may set. `imgsz=0` and `batch=0` mean "auto" (see `program.auto_imgsz` and
+    """What one training job may set. `imgsz=0` and `batch=0` mean "auto" (see `recipe.auto_imgsz` and
     `recipe.auto_batch`)."""
 
     model: str = "yolo11n"
@@ -39,6 +43,9 @@ class Hyperparameters:
     min_images_per_class: int = 10
     device: str = "auto"
     time_limit_minutes: float = 0.0  # train for about this long, epochs re-planned to fit; 0: `epochs` decides
+    background_fraction: float = 0.2  # background images (no boxes) added to training, per training photo
+    max_background_rate: float = 0.01  # the threshold is raised until unrelated photos get an answer this rarely
+    quantize: str = "auto"  # auto (int8), int8, fp16 or off: the smaller model is served only if it keeps mAP50
     brand_id: str = ""  # recorded in metrics.json; the orchestration passes it
     manifest_key: str = ""  # recorded in metrics.json; the orchestration passes it
 
@@ -161,6 +168,13 @@ def _batch(value: Any) -> int:
     return _int(0, 512)(value)
 
 
+def _quantize(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in QUANTIZE_CHOICES:
+        raise ValueError(f"expected one of {', '.join(QUANTIZE_CHOICES)}")
+    return text
+
+
 def _device(value: Any) -> str:
     text = str(value).strip().lower()
     if not DEVICE_PATTERN.fullmatch(text):
@@ -190,6 +204,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "min_images_per_class": _int(2, 100_000),
     "device": _device,
     "time_limit_minutes": _float(0.0, 7 * 24 * 60),
+    "background_fraction": _float(0.0, 1.0),
+    "max_background_rate": _float(0.0, 1.0),
+    "quantize": _quantize,
     "brand_id": _text(64),
     "manifest_key": _text(1024),
 }

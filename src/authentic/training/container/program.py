@@ -30,8 +30,9 @@ from authentic.annotations.model import Category
 from authentic.contracts import LABELS_FILE, METRICS_FILE, MODEL_FILE, SPLIT_FILE, TRAINING_CHANNEL
 from authentic.errors import DomainError, InvalidInput
 from authentic.training.container.channel import Dataset, read_channel
+from authentic.training.container.recipe import CPU_SCRATCH, ImageSizeChoice, choose_imgsz, training_path
 from authentic.training.container.split import Split, SplitItem, split_items
-from authentic.training.hyperparameters import MAX_AUTO_IMGSZ, Hyperparameters, parse_hyperparameters
+from authentic.training.hyperparameters import Hyperparameters, parse_hyperparameters
 
 LOGGER = logging.getLogger("authentic.training")
 WEIGHTS_DIR_ENV = "AUTHENTIC_WEIGHTS_DIR"
@@ -40,6 +41,7 @@ LABELS_SCHEMA = 1
 METRICS_SCHEMA = 1
 FAILURE_MAX_CHARS = 1000  # SageMaker's FailureReason holds 1024
 FINAL_PREFIX = "[authentic-final]"
+BACKGROUND_CHECK_SCENES = 200  # generated scenes in the background check (beside any photo folder)
 
 
 @dataclass(frozen=True)
@@ -107,24 +109,29 @@ def train_job(paths: MlPaths) -> dict[str, Any]:
     LOGGER.info("hyperparameters: %s", json.dumps(hp.to_json(), sort_keys=True))
     dataset = read_channel(paths.channel, min_images_per_class=hp.min_images_per_class)
     split = split_dataset(dataset, hp)
-    imgsz = hp.imgsz or auto_imgsz(dataset)
     device = resolve_device(hp.device)
     weights = resolve_weights(hp)
+    path = training_path(device, weights is not None)
+    size = image_size(dataset, hp, path)
+    imgsz = size.imgsz
 
     from authentic.training.container.engine import prepare_ultralytics  # noqa: PLC0415
 
     prepare_ultralytics()
+    from authentic.training.container.backgrounds import write_training_backgrounds  # noqa: PLC0415
     from authentic.training.container.convert import write_yolo_layout  # noqa: PLC0415
     from authentic.training.container.engine import EpochReport, run_training  # noqa: PLC0415
-    from authentic.training.container.evaluate import evaluate_model  # noqa: PLC0415
-    from authentic.training.container.export import add_metadata, check_onnx, export_onnx  # noqa: PLC0415
     from authentic.training.container.recipe import train_args  # noqa: PLC0415
-    from authentic.training.container.report import collect_plots, draw_predictions  # noqa: PLC0415
 
     layout = write_yolo_layout(dataset, split, paths.work / "yolo")
+    backgrounds = write_training_backgrounds(
+        layout.root, count=round(hp.background_fraction * layout.train_images), seed=hp.seed
+    )
+    train_images = layout.train_images + sum(backgrounds.values())
     LOGGER.info(
-        "training %s on %d images, validating on %d, imgsz %d, device %s, weights %s",
-        hp.model_name, layout.train_images, layout.val_images, imgsz, device, weights or "none (from scratch)",
+        "training %s (%s) on %d images (%d of them backgrounds), validating on %d, imgsz %d (%s), device %s, "
+        "weights %s", hp.model_name, path, train_images, sum(backgrounds.values()), layout.val_images, imgsz,
+        size.rule, device, weights or "none (from scratch)",
     )  # fmt: skip
 
     def progress(report: EpochReport, _trainer: Any) -> None:
@@ -132,31 +139,28 @@ def train_job(paths: MlPaths) -> dict[str, Any]:
 
     args = train_args(
         hp, data_yaml=layout.data_yaml, imgsz=imgsz, device=device, project=paths.checkpoints, name="yolo",
-        weights=weights, train_images=layout.train_images,
+        weights=weights, train_images=train_images,
     )  # fmt: skip
     result = run_training(args, checkpoints_dir=paths.checkpoints, on_epoch=progress)
 
     _reset_dir(paths.model)
-    onnx_path = export_onnx(result.best, imgsz=imgsz, target=paths.model / MODEL_FILE)
-    check = check_onnx(onnx_path, imgsz=imgsz, num_classes=len(dataset.categories))
-    evaluation = evaluate_model(
-        onnx_path, data_yaml=layout.data_yaml, imgsz=imgsz, work_dir=paths.work, names=layout.names
-    )
-    labels = labels_json(dataset.categories, imgsz=imgsz, check=check.to_json(), evaluation=evaluation.to_json())
-    add_metadata(onnx_path, {"authentic_labels": labels})
-    check_onnx(onnx_path, imgsz=imgsz, num_classes=len(dataset.categories))  # still loads after the edit
-
-    report_dir = paths.model / "report"
-    plots = collect_plots(report_dir, run_dir=result.run_dir, val_dir=evaluation.save_dir)
-    predictions = draw_predictions(
-        onnx_path, sorted(layout.val_dir.iterdir()), imgsz=imgsz, threshold=evaluation.threshold,
-        out_dir=report_dir / "predictions",
-    )  # fmt: skip
-
+    served = finish_model(paths, hp, dataset, layout, result_best=result.best, imgsz=imgsz)
     metrics = {
         "schema": METRICS_SCHEMA,
-        **evaluation.to_json(),
-        "evaluated": "model.onnx with onnxruntime on the validation split",
+        **served.evaluation,
+        "evaluated": f"model.onnx ({served.precision}) with onnxruntime on the validation split",
+        "threshold_f1": served.threshold_f1,
+        "verdict_rates": served.rates,
+        "verdict_rates_at_threshold_f1": served.rates_at_f1,
+        "background": served.background,
+        "serving": served.serving,
+        "recipe": {
+            "path": path,
+            "image_size": size.to_json(),
+            "batch": args["batch"],
+            "time_limit_minutes": hp.time_limit_minutes or None,
+            "training_backgrounds": backgrounds,
+        },
         "dataset": dataset_counts(dataset, split),
         "engine": _engine_versions(),
         "training_seconds": round(result.seconds, 1),
@@ -174,13 +178,183 @@ def train_job(paths: MlPaths) -> dict[str, Any]:
         "hyperparameters": hp.to_json(),
         "split_digest": split.digest,
         "history": [_history_row(r) for r in result.history],
-        "report": sorted([*plots, *(f"predictions/{name}" for name in predictions)]),
+        "report": served.report,
     }
-    _write_json(paths.model / LABELS_FILE, labels)
+    _write_json(paths.model / LABELS_FILE, served.labels)
     _write_json(paths.model / METRICS_FILE, metrics)
     names = {c.class_id: c.name for c in dataset.categories}
     _write_json(paths.model / SPLIT_FILE, split.to_json(_split_items(dataset), names))
-    return {**metrics, "threshold": evaluation.threshold}
+    return {**metrics, "threshold": served.evaluation["threshold"]}
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    precision: str
+    evaluation: dict[str, Any]  # the served model's, with the threshold it ships
+    threshold_f1: float
+    rates: dict[str, Any]
+    rates_at_f1: dict[str, Any]
+    background: dict[str, Any]
+    serving: dict[str, Any]
+    labels: dict[str, Any]
+    report: list[str]
+
+
+def finish_model(
+    paths: MlPaths, hp: Hyperparameters, dataset: Dataset, layout: Any, *, result_best: Path, imgsz: int
+) -> ServedModel:
+    """Export, evaluate, make the cheaper model and choose what to serve, raise the threshold for the background
+    check, measure the verdict's error rates, write model.onnx and the report."""
+    from authentic.training.container.evaluate import evaluate_model  # noqa: PLC0415
+    from authentic.training.container.export import add_metadata, check_onnx, export_onnx  # noqa: PLC0415
+    from authentic.training.container.report import collect_plots, draw_predictions  # noqa: PLC0415
+
+    classes = len(dataset.categories)
+    fp32 = export_onnx(result_best, imgsz=imgsz, target=paths.work / "export" / "model-fp32.onnx")
+    check = check_onnx(fp32, imgsz=imgsz, num_classes=classes)
+
+    def evaluate(model: Path, tag: str) -> Any:
+        return evaluate_model(model, data_yaml=layout.data_yaml, imgsz=imgsz, work_dir=paths.work / tag,
+                              names=layout.names)  # fmt: skip
+
+    fp32_eval = evaluate(fp32, "val")
+    chosen, evaluation, serving = fp32, fp32_eval, _serving_fp32(fp32, fp32_eval, hp)
+    if hp.quantize != "off":
+        chosen, evaluation, serving = _try_smaller(hp, layout, fp32, fp32_eval, imgsz=imgsz, evaluate=evaluate)
+
+    categories = [{"id": i, "name": c.name, "role": c.effective_role} for i, c in enumerate(dataset.categories)]
+    checked = check_background(chosen, layout, categories, evaluation.threshold, hp)
+    served_json = {**evaluation.to_json(), "threshold": checked["threshold"]}
+    labels = labels_json(dataset.categories, imgsz=imgsz, check=check.to_json(), evaluation=served_json)
+    labels["precision"] = serving["precision"]
+    target = paths.model / MODEL_FILE
+    shutil.copyfile(chosen, target)
+    add_metadata(target, {"authentic_labels": labels})
+    check_onnx(target, imgsz=imgsz, num_classes=classes)  # still loads after the edit
+
+    report_dir = paths.model / "report"
+    plots = collect_plots(report_dir, run_dir=result_best.parent.parent, val_dir=evaluation.save_dir)
+    predictions = draw_predictions(
+        target, sorted(layout.val_dir.iterdir()), imgsz=imgsz, threshold=checked["threshold"],
+        out_dir=report_dir / "predictions",
+    )  # fmt: skip
+    return ServedModel(
+        precision=serving["precision"],
+        evaluation=served_json,
+        threshold_f1=round(evaluation.threshold, 4),
+        rates=checked["rates"],
+        rates_at_f1=checked["rates_at_f1"],
+        background=checked["background"],
+        serving=serving,
+        labels=labels,
+        report=sorted([*plots, *(f"predictions/{name}" for name in predictions)]),
+    )
+
+
+def check_background(
+    model: Path, layout: Any, classes: list[dict[str, Any]], threshold_f1: float, hp: Hyperparameters
+) -> dict[str, Any]:
+    """Score the validation photos and the background photos once; raise the threshold until the background
+    rate is within `hp.max_background_rate`; the verdict rates at both thresholds."""
+    from PIL import Image  # noqa: PLC0415
+
+    from authentic.training.container import backgrounds as bg  # noqa: PLC0415
+    from authentic.training.container import rates  # noqa: PLC0415
+
+    scorer = rates.Scorer(model)
+    val_photos = []
+    for image_path in sorted(layout.val_dir.iterdir()):
+        label = layout.root / "labels" / "val" / f"{image_path.stem}.txt"
+        shown = (
+            {int(line.split()[0]) for line in label.read_text().splitlines() if line.strip()}
+            if label.is_file()
+            else set()
+        )
+        with Image.open(image_path) as image:
+            scores = scorer.class_scores(image.convert("RGB"))
+        val_photos.append(rates.ScoredPhoto(image_path.name, scores, rates.truth_of(shown, classes)))
+    background = [
+        rates.ScoredPhoto(f"scene-{seed}", scorer.class_scores(bg.generate_scene(seed)), "background")
+        for seed in range(bg.CHECK_SCENE_SEED, bg.CHECK_SCENE_SEED + BACKGROUND_CHECK_SCENES)
+    ]
+    folder = bg.photo_folder()
+    folder_count = 0
+    if folder is not None:
+        for name, photo in bg.folder_photos(folder):
+            background.append(rates.ScoredPhoto(name, scorer.class_scores(photo), "background"))
+            folder_count += 1
+    threshold = rates.background_threshold(background, threshold_f1, hp.max_background_rate)
+    before = rates.background_rate(background, classes, threshold_f1)
+    after = rates.background_rate(background, classes, threshold)
+    product_photos = [p for p in val_photos if p.truth != "background"]
+    LOGGER.info(
+        "background check: %d photos, answered %.1f%% at the F1 threshold %.3f, %.1f%% at %.3f",
+        len(background), 100 * before.rate, threshold_f1, 100 * after.rate, threshold,
+    )  # fmt: skip
+    return {
+        "threshold": round(threshold, 4),
+        "rates": rates.verdict_rates(product_photos, classes, threshold),
+        "rates_at_f1": rates.verdict_rates(product_photos, classes, threshold_f1),
+        "background": {
+            "photos": len(background),
+            "sources": {
+                "generated_scenes": BACKGROUND_CHECK_SCENES,
+                "photo_folder": str(folder) if folder is not None else None,
+                "folder_photos": folder_count,
+            },
+            "max_rate": hp.max_background_rate,
+            "answered": after.to_json(),
+            "answered_at_threshold_f1": before.to_json(),
+            "threshold_raised": threshold > threshold_f1,
+            "within_max_rate": after.rate <= hp.max_background_rate,
+        },
+    }
+
+
+def _serving_fp32(fp32: Path, evaluation: Any, hp: Hyperparameters, reason: str = "") -> dict[str, Any]:
+    return {
+        "precision": "fp32",
+        "reason": reason or ("quantization is off (hyperparameter quantize=off)" if hp.quantize == "off" else ""),
+        "fp32": {"map50": round(evaluation.map50, 4), "bytes": fp32.stat().st_size},
+        "max_map50_drop": None,
+    }
+
+
+def _try_smaller(
+    hp: Hyperparameters, layout: Any, fp32: Path, fp32_eval: Any, *, imgsz: int, evaluate: Any
+) -> tuple[Path, Any, dict[str, Any]]:
+    """Make the INT8 (or FP16) model, evaluate it, and keep it only when its mAP50 is within the allowed drop."""
+    from authentic.training.container import quantize as q  # noqa: PLC0415
+    from authentic.training.container.export import check_onnx  # noqa: PLC0415
+
+    precision = "fp16" if hp.quantize == "fp16" else "int8"
+    target = fp32.with_name(f"model-{precision}.onnx")
+    try:
+        if precision == "int8":
+            photos = sorted((layout.root / "images" / "train").iterdir())
+            made = q.quantize_int8(fp32, target, calibration=q.calibration_tensors(photos, imgsz))
+        else:
+            made = q.convert_fp16(fp32, target)
+        check_onnx(made.path, imgsz=imgsz, num_classes=len(layout.names))
+        candidate = evaluate(made.path, f"val-{precision}")
+    except DomainError as exc:
+        LOGGER.warning("no %s model: %s", precision, exc.message)
+        return fp32, fp32_eval, _serving_fp32(fp32, fp32_eval, hp, f"no {precision} model: {exc.message}")
+    choice, reason = q.choose_served(fp32_eval.map50, candidate.map50, precision)
+    serving = {
+        "precision": choice,
+        "reason": reason,
+        "fp32": {"map50": round(fp32_eval.map50, 4), "bytes": fp32.stat().st_size},
+        precision: {
+            "map50": round(candidate.map50, 4),
+            "map50_drop": round(fp32_eval.map50 - candidate.map50, 4),
+            "bytes": made.path.stat().st_size,
+            "seconds": round(made.seconds, 1),
+        },
+        "max_map50_drop": q.MAX_MAP50_DROP,
+    }
+    LOGGER.info("serving %s: %s", choice, reason)
+    return (made.path, candidate, serving) if choice == precision else (fp32, fp32_eval, serving)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -191,10 +365,16 @@ def split_dataset(dataset: Dataset, hp: Hyperparameters) -> Split:
     return split_items(_split_items(dataset), val_fraction=hp.val_fraction, seed=hp.seed)
 
 
-def auto_imgsz(dataset: Dataset) -> int:
-    """The images' long side rounded up to a multiple of 32, at most 640: never upsample small photos."""
-    longest = max((max(s.size.width, s.size.height) for s in dataset.samples), default=MAX_AUTO_IMGSZ)
-    return max(64, min(MAX_AUTO_IMGSZ, math.ceil(longest / 32) * 32))
+def image_size(dataset: Dataset, hp: Hyperparameters, path: str) -> ImageSizeChoice:
+    """The training image size for this data and recipe path (`recipe.choose_imgsz`)."""
+    long_sides = [max(s.size.width, s.size.height) for s in dataset.samples]
+    ratios = [min(b.width, b.height) / max(s.size.width, s.size.height) for s in dataset.samples for b in s.boxes]
+    return choose_imgsz(hp.imgsz, path=path, long_sides=long_sides, box_ratios=ratios)
+
+
+def auto_imgsz(dataset: Dataset, path: str = CPU_SCRATCH) -> int:
+    """The automatic image size for `dataset` on the `path` recipe."""
+    return image_size(dataset, Hyperparameters(), path).imgsz
 
 
 def resolve_device(device: str) -> str:

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from authentic.training.hyperparameters import Hyperparameters
+from authentic.training.hyperparameters import MAX_AUTO_IMGSZ, MIN_AUTO_IMGSZ, Hyperparameters
 
 PROJECT_RECIPE: dict[str, Any] = {
     "optimizer": "AdamW",
@@ -48,6 +50,68 @@ CLOSE_MOSAIC_FRACTION = 0.5
 STEPS_PER_EPOCH = 25
 MIN_BATCH, MAX_BATCH = 4, 16
 MIN_CLOSE_MOSAIC = 3
+# Image size on a CPU budget: the smallest size at which nearly all boxes keep enough pixels. A box's short side
+# of 48 px after letterboxing still shows a playing card's corner index, a logo's shape and its print; 95% of the
+# training boxes must keep it (the 5% smallest are the cut-off and far-away ones).
+MIN_BOX_SIDE_PX = 48
+BOX_COVERAGE = 0.95
+CPU_SCRATCH, CPU_PRETRAINED, GPU_SCRATCH, GPU_PRETRAINED = (
+    "cpu-scratch",
+    "cpu-pretrained",
+    "gpu-scratch",
+    "gpu-pretrained",
+)
+
+
+@dataclass(frozen=True)
+class ImageSizeChoice:
+    imgsz: int
+    rule: str  # "set", "boxes" or "long side"
+    box_side_px: float | None  # the coverage quantile of the boxes' short side, in pixels at `imgsz`
+
+    def to_json(self) -> dict[str, Any]:
+        side = None if self.box_side_px is None else round(self.box_side_px, 1)
+        return {"imgsz": self.imgsz, "rule": self.rule, f"box_short_side_p{round((1 - BOX_COVERAGE) * 100)}_px": side}
+
+
+def training_path(device: str, pretrained: bool) -> str:
+    """Which recipe runs: on the CPU or a GPU, from scratch or from pretrained weights."""
+    return f"{'cpu' if device == 'cpu' else 'gpu'}-{'pretrained' if pretrained else 'scratch'}"
+
+
+def choose_imgsz(
+    set_imgsz: int, *, path: str, long_sides: Sequence[int], box_ratios: Sequence[float]
+) -> ImageSizeChoice:
+    """The training image size. `long_sides`: each photo's long side; `box_ratios`: each box's short side over
+    its photo's long side.
+
+    On the CPU (a time budget, where every pixel costs epochs), the smallest multiple of 32 at which
+    `BOX_COVERAGE` of the boxes keep a short side of `MIN_BOX_SIDE_PX`. On a GPU, the photos' long side as
+    before (pixels are cheap there, pretrained weights use them). Both: at most 640 and never above the photos'
+    long side (no upsampling), at least 160."""
+    longest = max(long_sides, default=MAX_AUTO_IMGSZ)
+    cap = max(MIN_AUTO_IMGSZ, min(MAX_AUTO_IMGSZ, _round32(longest)))
+    small = _quantile(box_ratios, 1 - BOX_COVERAGE)
+    if set_imgsz:
+        return ImageSizeChoice(set_imgsz, "set", small * set_imgsz if small else None)
+    if path.startswith("gpu") or not small:
+        return ImageSizeChoice(cap, "long side", small * cap if small else None)
+    imgsz = max(MIN_AUTO_IMGSZ, min(cap, _round32(MIN_BOX_SIDE_PX / small)))
+    return ImageSizeChoice(imgsz, "boxes", small * imgsz)
+
+
+def _round32(value: float) -> int:
+    return int(math.ceil(value / 32 - 1e-9) * 32)
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(v for v in values if v > 0)
+    if not ordered:
+        return 0.0
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def auto_batch(train_images: int) -> int:
