@@ -165,11 +165,35 @@ class Metrics(Open):
     threshold: float | None = Field(None, description="the confidence threshold chosen on validation")
 
 
+class GateCheck(Answer):
+    name: str = Field(description="map50, or an error rate the deployment set a bar for")
+    value: float | None = Field(description="the measured figure; null when the model did not measure it")
+    bar: float
+    passed: bool
+
+
+class WeakClass(Answer):
+    name: str
+    map50: float = Field(description="the class's validation AP50")
+    train_images: int
+    val_images: int
+
+
+class GateAdvice(Answer):
+    weakest_classes: list[WeakClass]
+    suggestions: list[str] = Field(description="what to do, most useful first")
+    suggestion: str = Field(description="the suggestions in one sentence")
+
+
 class Gate(Answer):
     passed: bool
     map50: float
     bar: float
     reason: str
+    checks: list[GateCheck] | None = Field(
+        None, description="each bar checked (versions trained before 2026-12-01 lack it)"
+    )
+    advice: GateAdvice | None = Field(None, description="when the gate says no: the weakest classes and what to do")
 
 
 class TrainingJob(Answer):
