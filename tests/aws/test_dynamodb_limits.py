@@ -3,6 +3,7 @@ concurrent ingest batches writing one brand's counters, and expressions over 4 K
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from authentic import keys
-from authentic.aws import dataset_records
+from authentic.aws import clients, dataset_records
 from authentic.aws.dataset_records import DynamoDatasetRecords
 from authentic.aws.ports import Contribution, Outcome, PairFiles, PairRecord
 from authentic.errors import RecordRefused
@@ -94,3 +95,51 @@ def test_an_expression_over_4_kb_is_refused_as_dynamodb_refuses_it(
 
     with pytest.raises(RecordRefused, match="Expression size"):
         records.commit_outcome("acme", "p" * 32, previous, accepted("i|a", categories))
+
+
+def test_a_cancelled_transaction_loses_no_write_made_beside_it(moto_aws: Provisioned, app_settings: Settings) -> None:
+    """moto rolls a cancelled transaction back by restoring a copy of the whole table taken when it began, which
+    erased any other writer's update made meanwhile (an ingest's arrival, another brand's counters). DynamoDB
+    cancels only the transaction: every write beside it stays."""
+    table = clients.table(app_settings.table_name)
+    table.put_item(Item={"pk": "BRAND#acme", "sk": "COUNTER", "n": 0})  # first: moto copies it first
+    with table.batch_writer() as batch:  # then a table of some size: the rest of moto's copy takes a while
+        for n in range(3000):
+            batch.put_item(Item={"pk": "BRAND#filler", "sk": f"PAIR#{n:04d}", "payload": "x" * 200})
+    client = clients.client("dynamodb")
+    writes = 200
+    done = threading.Event()
+
+    def cancelled_transactions() -> None:
+        while not done.is_set():
+            with contextlib.suppress(client.exceptions.TransactionCanceledException):
+                client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": app_settings.table_name,
+                                "Key": {"pk": {"S": "BRAND#other"}, "sk": {"S": f"DATASET#{threading.get_ident()}"}},
+                                "UpdateExpression": "SET n = :one",
+                                "ConditionExpression": "attribute_exists(never)",
+                                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                            }
+                        }
+                    ]
+                )
+
+    cancellers = [threading.Thread(target=cancelled_transactions) for _ in range(3)]  # one is nearly always rolling back
+    for canceller in cancellers:
+        canceller.start()
+    try:
+        for _ in range(writes):
+            table.update_item(
+                Key={"pk": "BRAND#acme", "sk": "COUNTER"},
+                UpdateExpression="ADD n :one",
+                ExpressionAttributeValues={":one": 1},
+            )
+    finally:
+        done.set()
+        for canceller in cancellers:
+            canceller.join()
+
+    assert table.get_item(Key={"pk": "BRAND#acme", "sk": "COUNTER"}, ConsistentRead=True)["Item"]["n"] == writes

@@ -6,9 +6,12 @@
   `TransactionConflict` (DynamoDB's isolation; botocore's standard retries do not retry it). moto applies a
   transaction in microseconds, so a transaction here holds its items for `TRANSACTION_HOLD_SECONDS`, about the
   time one takes in DynamoDB, so concurrent writers really meet;
+- DynamoDB: a cancelled transaction cancels only itself. moto rolls one back by restoring a copy of each table
+  taken when it began, which also erased every other writer's update made meanwhile (an ingest's arrival lost
+  that way left a pair waiting for its image for ever); here the requests that read or write tables take turns;
 - S3: a CopyObject with `If-None-Match: *` onto an existing key is refused 412 (a conditional write).
 
-moto is pinned (==5.2.5) and these are its internal names; tests/local/test_fidelity.py fails if they change.
+moto is pinned (==5.2.5) and these are its internal names; tests/aws/test_dynamodb_limits.py and the ingest tests fail if they change.
 """
 
 from __future__ import annotations
@@ -38,6 +41,22 @@ _EXPRESSIONS = (
 _applied = False
 _in_flight: set[str] = set()
 _in_flight_lock = threading.Lock()
+_tables_lock = threading.RLock()  # one DynamoDB request at a time inside moto (see _serialise_tables)
+_TABLE_ACTIONS = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_get_items",
+    "transact_write_items",
+    "execute_statement",
+    "batch_execute_statement",
+    "execute_transaction",
+)
 
 
 def apply() -> None:
@@ -46,6 +65,7 @@ def apply() -> None:
     if _applied:
         return
     _applied = True
+    _serialise_tables()  # innermost: a transaction's hold below waits outside the lock
     _limit_expressions()
     _isolate_transactions()
     _conditional_copy()
@@ -60,6 +80,22 @@ def check_expressions(request: dict[str, Any]) -> None:
                 f"Invalid {name}: Expression size has exceeded the maximum allowed size; "
                 f"expression size: {len(expression.encode())}"
             )
+
+
+def _serialise_tables() -> None:
+    """moto applies a transaction to the live tables and, when it is cancelled, puts back copies taken when it
+    began: a write by another request in between would vanish, and a read would see changes that never happened.
+    DynamoDB isolates each request, so here one table request runs inside moto at a time (they take microseconds
+    to milliseconds; the transaction's hold, which lets concurrent transactions meet, stays outside)."""
+    handler = dynamodb_responses.DynamoHandler
+    for action in _TABLE_ACTIONS:
+        original = getattr(handler, action)
+
+        def serialised(self: Any, _original: Any = original) -> Any:
+            with _tables_lock:
+                return _original(self)
+
+        setattr(handler, action, serialised)
 
 
 def _limit_expressions() -> None:
