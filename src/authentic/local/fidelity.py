@@ -11,7 +11,8 @@
   that way left a pair waiting for its image for ever); here the requests that read or write tables take turns;
 - S3: a CopyObject with `If-None-Match: *` onto an existing key is refused 412 (a conditional write).
 
-moto is pinned (==5.2.5) and these are its internal names; tests/aws/test_dynamodb_limits.py and the ingest tests fail if they change.
+moto is pinned (==5.2.5) and these are its internal names; tests/aws/test_dynamodb_limits.py and the ingest
+tests fail if they change.
 """
 
 from __future__ import annotations
