@@ -104,10 +104,10 @@ def test_a_cancelled_transaction_loses_no_write_made_beside_it(moto_aws: Provisi
     table = clients.table(app_settings.table_name)
     table.put_item(Item={"pk": "BRAND#acme", "sk": "COUNTER", "n": 0})  # first: moto copies it first
     with table.batch_writer() as batch:  # then a table of some size: the rest of moto's copy takes a while
-        for n in range(3000):
+        for n in range(1500):
             batch.put_item(Item={"pk": "BRAND#filler", "sk": f"PAIR#{n:04d}", "payload": "x" * 200})
     client = clients.client("dynamodb")
-    writes = 200
+    writes = 50
     done = threading.Event()
 
     def cancelled_transactions() -> None:
@@ -127,7 +127,9 @@ def test_a_cancelled_transaction_loses_no_write_made_beside_it(moto_aws: Provisi
                     ]
                 )
 
-    cancellers = [threading.Thread(target=cancelled_transactions) for _ in range(3)]  # one is nearly always rolling back
+    cancellers = [
+        threading.Thread(target=cancelled_transactions) for _ in range(3)
+    ]  # one is nearly always rolling back
     for canceller in cancellers:
         canceller.start()
     try:
