@@ -74,9 +74,11 @@ class Settings(BaseModel):
     detection_floor: float = Field(0.05, ge=0, lt=1)
     max_detections: int = Field(50, gt=0, le=300)
     # Reading the photo's barcodes beside the endpoint call: at most this long from the request's start, and this
-    # long past the model's answer (advisory) or, when the brand requires a barcode, past it (required).
+    # long past the model's answer (advisory: also at most this share of the time the answer took) or, when the
+    # brand requires a barcode, past it (required).
     barcode_budget_seconds: float = Field(1.5, gt=0, le=10)
     barcode_grace_seconds: float = Field(0.01, ge=0, le=10)
+    barcode_grace_share: float = Field(0.1, ge=0)
     barcode_required_grace_seconds: float = Field(1.0, ge=0, le=10)
 
     @classmethod

@@ -125,6 +125,36 @@ def test_no_stage_starts_once_the_budget_is_spent() -> None:
     assert time.perf_counter() - started < 5  # one scan, no crops
 
 
+class Watched(Reading):
+    """A reading that keeps every list of symbols published to it, as a caller in another thread sees them."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "symbols":
+            self.__dict__.setdefault("published", []).append(list(value))  # type: ignore[call-overload]
+        super().__setattr__(name, value)
+
+
+def test_a_symbol_is_published_as_read_before_its_slower_confirmation() -> None:
+    body, _ = photo("5901234123457")
+    reading = Watched()
+
+    read_photo(body, Budget(10), reading)
+
+    published = [[(s.text, s.confirmed) for s in symbols] for symbols in reading.__dict__["published"][1:]]
+    assert published == [[("5901234123457", False)], [("5901234123457", True)]]
+
+
+def test_a_reading_the_caller_has_left_confirms_nothing_more() -> None:
+    body, _ = photo("5901234123457")
+    reading = Watched()
+    reading.abandoned = True  # the answer went out with what was published
+
+    read_photo(body, Budget(10), reading)
+
+    assert [(s.text, s.confirmed) for s in reading.symbols] == [("5901234123457", False)]
+    assert "confirm" not in reading.timings_ms
+
+
 def test_what_is_not_a_photo_is_an_error_not_an_exception() -> None:
     reading = read_photo(b"\xff\xd8\xff\xe0 not a jpeg")
     assert reading.symbols == [] and "could not be decoded" in reading.error

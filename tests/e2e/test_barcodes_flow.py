@@ -42,7 +42,12 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, inference_model_dir: Path)
     # The local endpoint answers within milliseconds and this machine may be busy: give the reading its time.
     # The verify function reads the brand's settings again on every request (no 30 s cache), so a policy change
     # applies at once.
-    overrides = {"barcode_grace_seconds": 10.0, "barcode_budget_seconds": 10.0, "live_key_cache_seconds": 0}
+    overrides = {
+        "barcode_grace_seconds": 10.0,
+        "barcode_grace_share": 1e9,
+        "barcode_budget_seconds": 10.0,
+        "live_key_cache_seconds": 0,
+    }
     with LocalRuntime(state, overrides=overrides) as local:
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w:gz") as tar:

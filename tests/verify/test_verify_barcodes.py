@@ -5,13 +5,16 @@ brand's registered GTINs, and weighed into the verdict. The endpoint and the rec
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from authentic.aws.ports import ClassRule, GtinEntry, VersionRecord
-from authentic.barcodes.reader import Budget, Reading
+from authentic.barcodes.reader import Budget, Reading, Symbol
 from authentic.cli.synthetic import BarcodePhoto, render_with_barcode
 from authentic.models.policy import Policy
 from authentic.settings import Settings
@@ -22,6 +25,8 @@ from tests.support.fakes import FakeDatasetRecords, FakeEndpoint, FakeGtinRecord
 EAN = "5901234123457"
 GTIN = "05901234123457"
 OTHER = "4006381333931"
+# The fake endpoint answers at once: give the reading the time a real endpoint call takes.
+WAIT_FOR_THE_READING = Timing(budget_seconds=10, grace_seconds=10, grace_share=1e9)  # the 10 s, however fast
 CLASSES = [{"id": 0, "name": "shoe", "role": "genuine"}, {"id": 1, "name": "shoe-fake", "role": "counterfeit"}]
 
 
@@ -51,8 +56,7 @@ class Brand:
             Policy(self.models, FakeDatasetRecords()),
             self.endpoint,
             config,
-            # The fake endpoint answers at once: give the reading the time a real endpoint call takes.
-            barcodes=BarcodeCheck(self.gtins, read=counting_read, timing=Timing(budget_seconds=10, grace_seconds=10)),
+            barcodes=BarcodeCheck(self.gtins, read=counting_read, timing=WAIT_FOR_THE_READING),
         )
 
     def detects(self, class_id: int, box: Any) -> None:
@@ -187,3 +191,80 @@ def test_the_photo_is_read_as_it_came_not_as_shrunk_for_the_endpoint(
     assert brand.endpoint.calls[0][2] <= small  # the endpoint got the shrunk photo ...
     assert brand.reads == [path.stat().st_size]  # ... the reader the original
     assert answer["barcodes"][0]["gtin"] == GTIN
+
+
+class SlowEndpoint(FakeEndpoint):
+    """The fake endpoint, answering after `seconds` as a real model call does."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def invoke(
+        self, endpoint_name: str, target_model: str, body: bytes, content_type: str, *, custom_attributes: str = ""
+    ) -> bytes:
+        time.sleep(self.seconds)
+        return super().invoke(endpoint_name, target_model, body, content_type, custom_attributes=custom_attributes)
+
+
+def brand_reading_with(read: Any, timing: Timing, endpoint: FakeEndpoint) -> Brand:
+    brand = Brand()
+    brand.endpoint = endpoint
+    config = Settings(uploads_bucket="u", dataset_bucket="d", table_name="t", endpoint_name="e")
+    brand.verify = Verify(brand.verify.policy, endpoint, config, barcodes=BarcodeCheck(brand.gtins, read, timing))
+    return brand
+
+
+def test_an_advisory_answer_carries_the_barcode_while_its_confirmation_still_runs(tmp_path: Path) -> None:
+    path, drawn = shot(tmp_path)
+    confirming = threading.Event()
+
+    def found_then_confirming(body: bytes, budget: Budget, reading: Reading) -> Reading:
+        with Image.open(path) as image:
+            reading.size = image.size
+        left, top, right, bottom = (float(v) for v in drawn.label)
+        corners = ((left, top), (right, top), (right, bottom), (left, bottom))
+        reading.symbols = [Symbol("EAN-13", EAN, "]E0", corners, confirmed=False, stage="scan")]  # found, published
+        confirming.wait(10)  # the bar-profile fit takes far longer than the model's answer
+        return reading
+
+    brand = brand_reading_with(found_then_confirming, Timing(), SlowEndpoint(0.05))
+    brand.gtins.replace("acme", [GtinEntry(GTIN, "shoe")])
+    brand.detects(0, drawn.product)
+    try:
+        answer = brand(path)
+    finally:
+        confirming.set()
+
+    assert answer["verdict"] == "genuine"
+    assert f"its barcode {GTIN} is registered to this brand for 'shoe'" in answer["reason"]
+    assert [(b["gtin"], b["registered"], b["confirmed"]) for b in answer["barcodes"]] == [(GTIN, True, False)]
+
+
+def test_an_advisory_reading_delays_the_answer_by_at_most_its_share_of_the_model_call(tmp_path: Path) -> None:
+    path, drawn = shot(tmp_path)
+    released = threading.Event()
+
+    def never_done(body: bytes, budget: Budget, reading: Reading) -> Reading:
+        released.wait(30)
+        return reading
+
+    # A grace of 10 s, but at most a tenth of the 0.2 s the model took: the answer does not wait for the reading.
+    brand = brand_reading_with(never_done, Timing(budget_seconds=30, grace_seconds=10, grace_share=0.1),
+                               SlowEndpoint(0.2))  # fmt: skip
+    brand.detects(0, drawn.product)
+    started = time.monotonic()
+    try:
+        answer = brand(path)
+    finally:
+        released.set()
+
+    assert time.monotonic() - started < 5  # not the 10 s grace; about 0.22 s on an idle machine
+    assert (answer["verdict"], answer["barcodes"]) == ("genuine", [])
+
+
+def test_the_grace_past_the_answer_by_mode() -> None:
+    timing = Timing(grace_seconds=0.01, required_grace_seconds=1.0, grace_share=0.1)
+    assert timing.grace("advisory", 0.05) == pytest.approx(0.005)  # a tenth of a fast answer
+    assert timing.grace("advisory", 0.5) == pytest.approx(0.01)  # never more than the grace
+    assert timing.grace("required", 0.05) == pytest.approx(1.0)  # a required barcode is worth the wait

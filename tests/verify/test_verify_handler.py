@@ -335,6 +335,7 @@ def test_the_barcode_on_the_product_is_checked_against_the_brands_registered_gti
 ) -> None:
     DynamoGtinRecords(deployed.table_name).replace("acme", registered)  # as the brand registered them
     monkeypatch.setenv("BARCODE_GRACE_SECONDS", "10")  # the local endpoint answers at once; a real one does not
+    monkeypatch.setenv("BARCODE_GRACE_SHARE", "1e9")
     monkeypatch.setenv("BARCODE_BUDGET_SECONDS", "10")  # and this machine may be busy: time is not under test
 
     status, answer = call("acme", barcoded_scene("590123412345"), "image/png")  # the verify role reads them
