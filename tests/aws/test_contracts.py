@@ -25,6 +25,7 @@ from authentic.aws.ports import (
     DatasetRecords,
     Endpoint,
     GtinChanges,
+    GtinCoverage,
     GtinEntry,
     GtinRecords,
     JobEnd,
@@ -378,6 +379,18 @@ def test_a_brands_gtins_are_replaced_as_a_whole(gtins: GtinRecords) -> None:
     assert gtins.entries("acme") == sorted(second, key=lambda e: e.gtin)
     assert gtins.replace("acme", []) == GtinChanges(removed=3)
     assert gtins.entries("acme") == []
+
+
+def test_the_coverage_says_which_products_the_list_speaks_for(gtins: GtinRecords) -> None:
+    assert gtins.coverage("acme") == GtinCoverage()  # nothing registered: nothing covered
+    gtins.replace("acme", [GtinEntry("05901234123457", "shoe"), GtinEntry("00000096385074", "boot")])
+    assert gtins.coverage("acme") == GtinCoverage(frozenset({"shoe", "boot"}))
+    assert gtins.entries("acme") == [GtinEntry("00000096385074", "boot"), GtinEntry("05901234123457", "shoe")]
+    gtins.replace("acme", [GtinEntry("04006381333931")])
+    assert gtins.coverage("acme") == GtinCoverage(untied=True)
+    assert (gtins.coverage("acme").covers("hat"), gtins.coverage("other").covers("hat")) == (True, False)
+    gtins.replace("acme", [])
+    assert gtins.coverage("acme") == GtinCoverage()
 
 
 def test_a_lookup_finds_only_the_brands_own_gtins(gtins: GtinRecords) -> None:

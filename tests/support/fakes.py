@@ -22,6 +22,7 @@ from authentic.aws.ports import (
     DatasetEntry,
     DatasetSummary,
     GtinChanges,
+    GtinCoverage,
     GtinEntry,
     JobEnd,
     JobRecord,
@@ -410,6 +411,9 @@ class FakeGtinRecords:
         self.lookups.append((brand_id, tuple(gtins)))
         registered = self.lists.get(brand_id, {})
         return {g: registered[g] for g in gtins if g in registered}
+
+    def coverage(self, brand_id: str) -> GtinCoverage:
+        return GtinCoverage.of(self.lists.get(brand_id, {}).values())
 
 
 class FakeTrainingJobs:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from authentic.aws.ports import GtinCoverage
 from authentic.verify.barcode_verdict import NO_REGISTERED_BARCODE, combine, lies_on
 from authentic.verify.barcodes import BarcodeFinding
 from authentic.verify.verdict import NOTHING_RECOGNISED, Verdict, decide
@@ -35,8 +36,17 @@ def detector(answer: str) -> Verdict:
     )
 
 
+# The brand's list has GTINs of its shoes and boots: a barcode it does not list on either is held against it.
+LISTED = GtinCoverage(frozenset({"shoe", "boot"}))
+
+
 def barcode(
-    kind: str, *, box: Mapping[str, float] | None = None, confirmed: bool = True, trade_item: bool = True
+    kind: str,
+    *,
+    box: Mapping[str, float] | None = None,
+    confirmed: bool = True,
+    trade_item: bool = True,
+    registry: GtinCoverage = LISTED,
 ) -> BarcodeFinding:
     gtin, ok, registered, name = {
         "matching": ("05901234123457", True, True, "shoe"),
@@ -45,7 +55,7 @@ def barcode(
         "unregistered": ("04006381333931", True, False, None),
         "unreadable": ("09506000134353", False, False, None),
     }[kind]
-    return BarcodeFinding("EAN-13", gtin[1:], gtin, ok, registered, name, box or ON, confirmed, trade_item)
+    return BarcodeFinding("EAN-13", gtin[1:], gtin, ok, registered, name, box or ON, confirmed, trade_item, registry)
 
 
 # -- the table, row by row: (detector, barcode) -> (advisory, required) --------------------------------------
@@ -150,3 +160,27 @@ def test_under_required_a_barcode_elsewhere_in_the_photo_may_be_the_registered_o
 def test_the_detections_are_kept() -> None:
     seen = detector("genuine")
     assert combine(seen, [barcode("unregistered")], "advisory").detections == seen.detections
+
+
+@pytest.mark.parametrize(
+    ("registry", "why"),
+    [
+        (GtinCoverage(), "this brand has registered no barcodes of 'shoe'"),  # the brand registered nothing yet
+        (GtinCoverage(frozenset({"boot"})), "this brand has registered no barcodes of 'shoe'"),  # only its boots'
+    ],
+)
+def test_an_unlisted_barcode_says_nothing_of_a_product_whose_barcodes_the_brand_has_not_listed(
+    registry: GtinCoverage, why: str
+) -> None:
+    answer = combine(detector("genuine"), [barcode("unregistered", registry=registry)], "advisory")
+    assert answer.verdict == "genuine"
+    assert f"barcode 04006381333931 is not registered to this brand, but {why}: not taken as evidence" in (
+        answer.reason
+    )
+
+
+def test_gtins_tied_to_no_class_speak_for_every_product() -> None:
+    untied = GtinCoverage(untied=True)
+    assert combine(detector("genuine"), [barcode("unregistered", registry=untied)], "advisory").verdict == (
+        "counterfeit"
+    )

@@ -2,6 +2,7 @@
 
 Items (same table as the brand's other records, so the list survives redeploys with them):
     BRAND#{brand} / GTIN#{gtin14}      one registered GTIN: the class it is tied to, when it is
+    BRAND#{brand} / GTINS              the list's coverage: the classes with a GTIN, and whether any is untied
 
 One item per GTIN, so no item nears DynamoDB's 400 KB however many a brand registers, and the verify function
 reads exactly the GTINs it saw with GetItem.
@@ -15,9 +16,10 @@ from typing import Any
 from authentic.aws.clients import client
 from authentic.aws.clients import table as table_resource
 from authentic.aws.items import now, query_prefix
-from authentic.aws.ports import GtinChanges, GtinEntry
+from authentic.aws.ports import GtinChanges, GtinCoverage, GtinEntry
 
 PREFIX = "GTIN#"
+COVERAGE_SK = "GTINS"  # not under PREFIX: a query of the list never returns it
 
 
 def _pk(brand_id: str) -> str:
@@ -48,6 +50,19 @@ class DynamoGtinRecords:
                 if entry.class_name:
                     item["class_name"] = entry.class_name
                 batch.put_item(Item=item)
+        # The coverage after the entries it names exist, before any removal: an unregistered barcode is held
+        # against a class only once that class's GTINs are readable.
+        coverage = GtinCoverage.of(wanted.values())
+        self._table.put_item(
+            Item={
+                "pk": _pk(brand_id),
+                "sk": COVERAGE_SK,
+                "brand_id": brand_id,
+                "classes": sorted(coverage.classes),
+                "untied": coverage.untied,
+                "updated_at": stamp,
+            }
+        )
         with self._table.batch_writer() as batch:  # only after every write: a kept GTIN is never missing
             for gtin in removals:
                 batch.delete_item(Key={"pk": _pk(brand_id), "sk": PREFIX + gtin})
@@ -70,6 +85,18 @@ class DynamoGtinRecords:
             if item:
                 found[gtin] = GtinEntry(gtin, item["class_name"]["S"] if "class_name" in item else None)
         return found
+
+    def coverage(self, brand_id: str) -> GtinCoverage:
+        out = self._ddb.get_item(
+            TableName=self._table_name,
+            Key={"pk": {"S": _pk(brand_id)}, "sk": {"S": COVERAGE_SK}},
+            ProjectionExpression="classes, untied",
+        )
+        item = out.get("Item")
+        if not item:
+            return GtinCoverage()
+        classes = frozenset(c["S"] for c in item.get("classes", {}).get("L", []))
+        return GtinCoverage(classes, bool(item.get("untied", {}).get("BOOL", False)))
 
 
 def _entry(item: dict[str, Any]) -> GtinEntry:

@@ -9,7 +9,7 @@ S3 error codes are the adapters' business; the domain sees the records below and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal, Protocol
 
@@ -392,6 +392,24 @@ class GtinEntry:
 
 
 @dataclass(frozen=True)
+class GtinCoverage:
+    """Which of the brand's products its registered GTINs speak for. A barcode the brand did not register is
+    evidence against a product only when the brand registered that product's barcodes: a brand that registered
+    none, or none of this class, has not said what its barcodes are."""
+
+    classes: frozenset[str] = frozenset()  # classes with at least one GTIN tied to them
+    untied: bool = False  # GTINs registered without a class: they may be any of the brand's products'
+
+    def covers(self, class_name: str | None) -> bool:
+        return self.untied or (class_name is not None and class_name in self.classes)
+
+    @classmethod
+    def of(cls, entries: Iterable[GtinEntry]) -> GtinCoverage:
+        listed = list(entries)
+        return cls(frozenset(e.class_name for e in listed if e.class_name), any(e.class_name is None for e in listed))
+
+
+@dataclass(frozen=True)
 class GtinChanges:
     added: int = 0
     changed: int = 0
@@ -410,6 +428,10 @@ class GtinRecords(Protocol):
 
     def lookup(self, brand_id: str, gtins: Sequence[str]) -> dict[str, GtinEntry]:
         """Which of `gtins` the brand registered (one read per GTIN: a photo shows one or two)."""
+        ...
+
+    def coverage(self, brand_id: str) -> GtinCoverage:
+        """Which products the brand's list speaks for (one read), as of its last replacement."""
         ...
 
 

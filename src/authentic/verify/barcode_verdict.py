@@ -3,7 +3,8 @@
 Calling a genuine product counterfeit is the worst error this service can make, so a barcode turns a genuine
 answer into a counterfeit one only on firm evidence, all of it:
 - a GTIN with a valid check digit that is not registered to the brand (and is a brand's GTIN, not a shop's
-  in-store number or a coupon), or that is registered to another class than the product detected;
+  in-store number or a coupon) while the brand has registered barcodes of the detected product's class (or
+  GTINs tied to no class), or that is registered to another class than the product detected;
 - read twice, independently, with the same value (zxing-cpp can misread a blurred EAN as another valid one);
 - on the detected genuine product: its box inside or touching the product's box;
 - and no barcode registered to that product on it as well (an importer's or a retailer's label beside the
@@ -71,7 +72,9 @@ def _mismatch(barcode: BarcodeFinding, product: Mapping[str, Any]) -> str:
     if not barcode.usable:
         return ""
     if not barcode.registered:
-        return f"barcode {barcode.gtin} is not registered to this brand" if barcode.trade_item else ""
+        if not barcode.trade_item or not barcode.registry.covers(product.get("name")):
+            return ""  # a shop's number, or a product whose barcodes the brand has not registered
+        return f"barcode {barcode.gtin} is not registered to this brand"
     if barcode.class_name is not None and barcode.class_name != product.get("name"):
         return (
             f"barcode {barcode.gtin} is registered to this brand's '{barcode.class_name}', not to "
@@ -145,6 +148,9 @@ def _note(
 def _why_not(barcode: BarcodeFinding, on: list[dict[str, Any]], every: Sequence[BarcodeFinding]) -> str:
     if not on:
         return "it is not on the detected product: not taken as evidence"
+    if not barcode.registered and not any(barcode.registry.covers(p.get("name")) for p in on):
+        names = ", ".join(sorted({f"'{p.get('name')}'" for p in on}))
+        return f"this brand has registered no barcodes of {names}: not taken as evidence"
     if not barcode.confirmed:
         return "it was read only once (not confirmed by a second read): not taken as evidence"
     return "the product also carries one of the brand's registered barcodes: not taken as evidence"

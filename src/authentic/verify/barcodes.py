@@ -21,12 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from authentic.aws.ports import GtinEntry, GtinRecords
+from authentic.aws.ports import GtinCoverage, GtinEntry, GtinRecords
 from authentic.barcodes import gtin
 from authentic.barcodes.reader import Budget, Reading, Symbol, read_photo
 from authentic.models.policy import BarcodeMode
 from authentic.settings import Settings
 
+NOTHING_LISTED = GtinCoverage()  # a brand that registered no GTINs: an unlisted barcode says nothing
 MAX_TEXT = 200  # characters of a symbol's text reported (a QR code can carry 4,000)
 # How often a thread holding the GIL hands it over (Python's default: 5 ms). The endpoint call sends the photo
 # in chunks and each chunk needs the GIL back: behind a reading thread, each waited up to 5 ms.
@@ -61,6 +62,7 @@ class BarcodeFinding:
     box: Mapping[str, float]  # upright photo pixels, as the detections' boxes
     confirmed: bool  # read twice, independently, with the same value (QR, DataMatrix: error-corrected)
     trade_item: bool  # a brand's GTIN, not a shop's in-store number, a coupon or a refund receipt
+    registry: GtinCoverage = NOTHING_LISTED  # the products the brand's list speaks for
 
     @property
     def usable(self) -> bool:
@@ -80,12 +82,18 @@ class BarcodeFinding:
 
 
 def findings(
-    reading: Reading, registered: Mapping[str, GtinEntry], symbols: list[Symbol] | None = None
+    reading: Reading,
+    registered: Mapping[str, GtinEntry],
+    symbols: list[Symbol] | None = None,
+    coverage: GtinCoverage = NOTHING_LISTED,
 ) -> list[BarcodeFinding]:
-    return [_finding(reading, symbol, registered) for symbol in (reading.symbols if symbols is None else symbols)]
+    every = reading.symbols if symbols is None else symbols
+    return [_finding(reading, symbol, registered, coverage) for symbol in every]
 
 
-def _finding(reading: Reading, symbol: Symbol, registered: Mapping[str, GtinEntry]) -> BarcodeFinding:
+def _finding(
+    reading: Reading, symbol: Symbol, registered: Mapping[str, GtinEntry], coverage: GtinCoverage
+) -> BarcodeFinding:
     scanned = symbol.scanned
     entry = registered.get(scanned.gtin) if scanned and scanned.check_digit_ok else None
     usable = scanned is not None and scanned.check_digit_ok
@@ -99,6 +107,7 @@ def _finding(reading: Reading, symbol: Symbol, registered: Mapping[str, GtinEntr
         box=reading.box(symbol),
         confirmed=symbol.confirmed,
         trade_item=bool(usable and scanned and gtin.trade_item(scanned.gtin)),
+        registry=coverage,
     )
 
 
@@ -142,7 +151,7 @@ class Pending:
     mode: BarcodeMode
     timing: Timing
     reading: Reading
-    lookup: Callable[[list[str]], Mapping[str, GtinEntry]]
+    look_up: Callable[[list[Symbol]], list[BarcodeFinding]]
     started: float = field(default_factory=time.monotonic)
 
     def result(self, *, after_answer: bool = True) -> list[BarcodeFinding]:
@@ -155,8 +164,7 @@ class Pending:
             return self.future.result(timeout=max(0.0, self.budget.left()))
         except concurrent.futures.TimeoutError:
             self.reading.abandoned = True
-            symbols = list(self.reading.symbols)
-            return findings(self.reading, self.lookup(_gtins(symbols)) if symbols else {}, symbols)
+            return self.look_up(list(self.reading.symbols))
 
 
 @dataclass
@@ -178,15 +186,24 @@ class BarcodeCheck:
         reading = Reading()
         context = contextvars.copy_context()  # the caller's AWS principal (the embedded default scopes it)
         future = self._pool.submit(context.run, self._work, brand_id, body, budget, reading)
-        return Pending(future, budget, mode, self.timing, reading, lambda g: self.records.lookup(brand_id, g))
+        return Pending(
+            future, budget, mode, self.timing, reading, lambda symbols: self._look_up(brand_id, reading, symbols)
+        )
 
     def _work(self, brand_id: str, body: bytes, budget: Budget, reading: Reading) -> list[BarcodeFinding]:
         self.read(body, budget, reading)
-        symbols = list(reading.symbols)
         if reading.abandoned:
             return []  # the caller took what was published
+        return self._look_up(brand_id, reading, list(reading.symbols))
+
+    def _look_up(self, brand_id: str, reading: Reading, symbols: list[Symbol]) -> list[BarcodeFinding]:
+        """The symbols with what the brand's list says of them: one read per GTIN, and the list's coverage only
+        when a GTIN is not on it (whether that says anything depends on which products the list covers)."""
         gtins = _gtins(symbols)
-        return findings(reading, self.records.lookup(brand_id, gtins) if gtins else {}, symbols)
+        registered = self.records.lookup(brand_id, gtins) if gtins else {}
+        unlisted = any(g not in registered and gtin.trade_item(g) for g in gtins)
+        coverage = self.records.coverage(brand_id) if unlisted else NOTHING_LISTED
+        return findings(reading, registered, symbols, coverage)
 
 
 def _gtins(symbols: list[Symbol]) -> list[str]:
