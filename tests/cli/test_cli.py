@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,48 @@ def test_verify_public_asks_the_shoppers_route(
 
     assert seen == [("POST", "/verify", {"brand": "acme"})]
     assert "INCONCLUSIVE: nothing recognised" in capsys.readouterr().out
+
+
+def test_an_upload_that_fails_is_named_at_once_not_waited_for(tmp_path: Path) -> None:
+    """A presigned POST that S3 refuses leaves its pair without an outcome for ever: the import says which photo
+    failed (to import again) instead of waiting for it and calling it pending."""
+    import httpx
+
+    from authentic.cli import flows
+    from authentic.cli.client import ApiClient
+    from authentic.cli.synthetic import generate_brand
+
+    generate_brand(tmp_path / "brand", n_images=3, seed=5, image_size=96)
+    posted: list[str] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "s3.test":  # the presigned forms: the second photo's is refused
+            key = request.url.path.strip("/")
+            posted.append(key)
+            if key == "pair-1/image":
+                return httpx.Response(403, text="<Error><Code>AccessDenied</Code></Error>")
+            return httpx.Response(204)
+        if request.method == "POST":  # the upload forms, one pair each
+            pairs = json.loads(request.content)["pairs"]
+            forms = [
+                {
+                    "pair_id": f"pair-{n}",
+                    "image": {"url": f"http://s3.test/pair-{n}/image", "fields": {}},
+                    "annotation": {"url": f"http://s3.test/pair-{n}/annotation.json", "fields": {}},
+                }
+                for n in range(len(pairs))
+            ]
+            return httpx.Response(200, json={"pairs": forms})
+        asked = request.url.params["pairs"].split(",")
+        return httpx.Response(200, json={"pairs": [{"pair_id": p, "status": "accepted"} for p in asked]})
+
+    client = ApiClient("http://api.test")
+    client._http = httpx.Client(transport=httpx.MockTransport(respond))
+
+    report = flows.import_folder(client, "acme", tmp_path / "brand", "seed", wait_seconds=60, workers=1)
+
+    (failed,) = report.failed
+    assert failed[1].startswith("the upload failed: HTTP 403")
+    assert len(report.accepted) == 2 and report.pending == [] and report.uploaded == 2
+    assert "pair-1/annotation.json" not in posted  # the pair's other half is not sent after its photo failed
+    assert f"  failed    {failed[0]}: the upload failed: HTTP 403" in cli._import_text(report)

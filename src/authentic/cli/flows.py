@@ -35,6 +35,7 @@ class ImportReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     pending: list[str] = field(default_factory=list)
     not_uploaded: list[tuple[str, str]] = field(default_factory=list)  # refused before upload: (file, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # its upload failed (file, why): send it again
     box_problems: list[tuple[str, str]] = field(default_factory=list)  # accepted, some boxes dropped
 
 
@@ -125,9 +126,16 @@ def import_folder(
         chunk = uploads[start : start + FORMS_PER_REQUEST]
         forms = client.upload_forms(brand, [{"content_type": u.content_type, "name": u.name} for u in chunk])
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for pair, upload in zip(forms["pairs"], chunk, strict=True):
-                pair_names[pair["pair_id"]] = upload.name
-                pool.submit(_upload_pair, client, pair, upload, on_upload)
+            sent = {
+                pair["pair_id"]: (upload.name, pool.submit(_upload_pair, client, pair, upload, on_upload))
+                for pair, upload in zip(forms["pairs"], chunk, strict=True)
+            }
+        for pair_id, (name, future) in sent.items():
+            error = future.exception()
+            if error is None:
+                pair_names[pair_id] = name
+            else:  # no outcome will come for it: say so now rather than wait for it
+                report.failed.append((name, f"the upload failed: {error}"))
     report.uploaded = len(pair_names)
     _collect(client, brand, pair_names, report, on_ingested, wait_seconds)
     return report

@@ -261,16 +261,18 @@ def _cmd_import(client: Any, args: argparse.Namespace) -> int:
             prepared=(uploads, refused),
         )
     print(_import_text(report))
-    return 0 if not report.pending else 1
+    return 0 if not report.pending and not report.failed else 1
 
 
 def _import_text(report: Any) -> str:
     lines = [
         f"accepted {len(report.accepted)}, rejected {len(report.rejected)}, still pending {len(report.pending)}, "
         f"refused before upload {len(report.not_uploaded)}"
+        + (f", upload failed {len(report.failed)} (import them again)" if report.failed else "")
     ]
     lines += [f"  rejected  {name}: {reason}" for name, reason in report.rejected]
     lines += [f"  refused   {name}: {reason}" for name, reason in report.not_uploaded]
+    lines += [f"  failed    {name}: {reason}" for name, reason in report.failed]
     lines += [f"  box dropped in {name}: {reason}" for name, reason in report.box_problems[:20]]
     lines += [f"  pending   {name}" for name in report.pending[:20]]
     return "\n".join(lines)
