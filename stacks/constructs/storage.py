@@ -11,6 +11,7 @@ overwrite.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -57,19 +58,36 @@ BUCKETS: tuple[BucketSpec, ...] = (
 )
 
 
+def private_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    object_ownership: s3.ObjectOwnership = s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    **settings: Any,
+) -> s3.Bucket:
+    """A bucket nothing outside the account reaches: SSE-S3 (the only encryption S3 log delivery supports, and
+    all our readers need), TLS only, public access blocked, ACLs off unless a log delivery needs them;
+    `settings` give the rest (versioning, logging, lifecycle, removal)."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=object_ownership,
+        **settings,
+    )
+
+
 class Storage(Construct):
     """Creates the buckets and the table; exposes them for the stacks to share."""
 
     def __init__(self, scope: Construct, construct_id: str, *, access_log_retention_days: int) -> None:
         super().__init__(scope, construct_id)
 
-        self.access_logs = s3.Bucket(
+        self.access_logs = private_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # the only encryption S3 log delivery supports
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[
                 s3.LifecycleRule(id="expire-access-logs", expiration=cdk.Duration.days(access_log_retention_days))
             ],
@@ -104,13 +122,9 @@ class Storage(Construct):
         )
 
     def _bucket(self, spec: BucketSpec) -> s3.Bucket:
-        bucket = s3.Bucket(
+        bucket = private_bucket(
             self,
             spec.name,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=spec.versioned,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=f"{spec.name.lower()}/",

@@ -33,6 +33,7 @@ from constructs import Construct
 
 from authentic import contracts
 from stacks.constructs.nag import acknowledge, acknowledge_wildcard_resources
+from stacks.constructs.storage import private_bucket
 
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
 VERIFY_PATH = "/verify"
@@ -89,12 +90,9 @@ class ShopperPage(Construct):
             raise FileNotFoundError(f"the shopper's page is missing: no {contracts.PAGE_INDEX} in {source}")
 
         # CloudFront's standard logs are delivered with an ACL, so this bucket takes object-writer ownership.
-        self.logs = s3.Bucket(
+        self.logs = private_bucket(
             self,
             "Logs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
             lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(log_retention_days))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
@@ -102,13 +100,9 @@ class ShopperPage(Construct):
         acknowledge(self.logs, "S1", LOG_BUCKET_REASON)
 
         # The page is code, redeployed with the stack: the bucket is emptied (by the deployment) and deleted with it.
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Site",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.logs,
             server_access_logs_prefix="s3/",
             removal_policy=cdk.RemovalPolicy.DESTROY,
